@@ -1,0 +1,56 @@
+# Two commands matter:  `make run`  (the whole service locally)  and  `make test`  (every check).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help bootstrap run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
+
+help:
+	@echo "make run        start the devstack (AWS on loopback, API Gateway/SQS/Lambda emulation, Autotask simulator, demo tenant)"
+	@echo "make test       every check: lint, types, template (sam validate --lint, cfn-lint, sam build), unit, integration, infra, e2e"
+	@echo "make bench      benchmarks (ratios against baselines measured in the same run)"
+	@echo "make soak       the long soak test with fault injection"
+
+bootstrap:
+	@./devstack/bootstrap.sh
+
+run: bootstrap
+	$(VENV)/python -m devstack
+
+test: bootstrap lint typecheck template build
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests
+
+lint: bootstrap
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check layers functions devstack tests bench
+
+typecheck: bootstrap
+	$(VENV)/mypy layers/core/helpdesk
+
+template: bootstrap
+	$(VENV)/sam validate --lint --template template.yaml
+	$(VENV)/cfn-lint template.yaml
+
+build: bootstrap
+	PATH="$$(cat .tools/python312-bin):$$PATH" $(VENV)/sam build --template template.yaml --build-dir .aws-sam/build
+
+unit: bootstrap
+	$(VENV)/python -m pytest -q tests/unit
+
+integration: bootstrap
+	$(VENV)/python -m pytest -q tests/integration
+
+infra: bootstrap
+	$(VENV)/python -m pytest -q tests/infra
+
+e2e: bootstrap
+	$(VENV)/python -m pytest -q tests/e2e
+
+bench: bootstrap
+	$(VENV)/python -m bench
+
+clean:
+	rm -rf .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache
