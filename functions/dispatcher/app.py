@@ -1,2 +1,61 @@
-def lambda_handler(event, context):
-    return {"statusCode": 200, "body": "{}"}
+"""dispatcher: SQS batch consumer. Every Autotask call in the service happens behind this handler.
+
+Thin: parse each record into a work message, hand it to the dispatch router, and let Powertools report
+partial batch failures. A failed record is made visible again after an exponential backoff with jitter
+(instead of waiting out the queue's long visibility timeout); after maxReceiveCount it lands in the DLQ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from helpdesk import env
+from helpdesk.adapters.sqs import SqsWorkQueue
+from helpdesk.dispatch import router
+from helpdesk.domain.retry import backoff_seconds
+from helpdesk.domain.work import parse_work
+from helpdesk.observability import logger, metrics, tracer
+
+ENV = env.load(env.DispatcherEnv)
+QUEUE = SqsWorkQueue(ENV.work_queue_url)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method(capture_response=False)
+def record_handler(record: SQSRecord) -> None:
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    try:
+        message = parse_work(record.body)
+        logger.append_keys(tenant_id=message.tenant_id, work_kind=message.kind)
+        router.handle(message)
+    except Exception as exc:
+        delay = backoff_seconds(
+            attempt,
+            base=ENV.retry_base_delay_seconds,
+            cap=ENV.retry_max_delay_seconds,
+            retry_after=getattr(exc, "retry_after", None),
+        )
+        logger.warning(
+            "work item failed; retrying later",
+            extra={
+                "message_id": record.message_id,
+                "attempt": attempt,
+                "retry_in_s": delay,
+                "error": type(exc).__name__,
+            },
+        )
+        QUEUE.retry_later(record.receipt_handle, delay)
+        raise
+    finally:
+        logger.remove_keys(["tenant_id", "work_kind"])
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

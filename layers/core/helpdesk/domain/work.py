@@ -1,0 +1,40 @@
+"""Messages on the work queue (intake -> dispatcher, callout -> dispatcher): the queue's contract."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Work(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
+class SubmissionWork(_Work):
+    """Create the Autotask ticket (and its note and attachments) for one stored submission."""
+
+    kind: Literal["submission"] = "submission"
+    submission_id: str = Field(min_length=1, max_length=64)
+
+
+class SyncWork(_Work):
+    """Re-read an Autotask ticket after a callout or webhook and append timeline events."""
+
+    kind: Literal["sync"] = "sync"
+    ticket_id: int = Field(gt=0)
+    reason: str = Field(default="callout", max_length=32)
+
+
+WorkMessage = Annotated[SubmissionWork | SyncWork, Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[SubmissionWork | SyncWork] = TypeAdapter(WorkMessage)
+
+
+def parse_work(body: str) -> SubmissionWork | SyncWork:
+    """Parse a queue message body; raises pydantic.ValidationError for anything else."""
+    return _ADAPTER.validate_json(body)
+
+
+def dump_work(message: SubmissionWork | SyncWork) -> str:
+    return message.model_dump_json()

@@ -1,0 +1,69 @@
+"""Environment of each function, validated once at cold start (a missing variable fails fast and clearly)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+E = TypeVar("E", bound="FunctionEnv")
+
+
+class EnvironmentError_(RuntimeError):
+    """The function's environment is incomplete or malformed."""
+
+
+class FunctionEnv(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_environ(cls: type[E]) -> E:
+        try:
+            return cls.model_validate({k.lower(): v for k, v in os.environ.items()})
+        except ValidationError as exc:
+            missing = ", ".join(str(e["loc"][0]).upper() for e in exc.errors())
+            raise EnvironmentError_(f"{cls.__name__}: invalid or missing environment variables: {missing}") from None
+
+
+class IntakeEnv(FunctionEnv):
+    tenants_table: str = Field(min_length=1)
+    submissions_table: str = Field(min_length=1)
+    idempotency_table: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
+    attachments_bucket: str = Field(min_length=1)
+    submission_retention_days: int = Field(default=90, ge=1)
+
+
+class CalloutEnv(FunctionEnv):
+    tenants_table: str = Field(min_length=1)
+    submissions_table: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
+    submission_retention_days: int = Field(default=90, ge=1)
+
+
+class DispatcherEnv(FunctionEnv):
+    tenants_table: str = Field(min_length=1)
+    submissions_table: str = Field(min_length=1)
+    idempotency_table: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
+    attachments_bucket: str = Field(min_length=1)
+    credentials_key_id: str = Field(min_length=1)
+    rules_function_name: str = Field(min_length=1)
+    submission_retention_days: int = Field(default=90, ge=1)
+    retry_base_delay_seconds: float = Field(default=2, ge=0)
+    retry_max_delay_seconds: float = Field(default=300, ge=0, le=43200)
+
+
+class AdminEnv(FunctionEnv):
+    tenants_table: str = Field(min_length=1)
+    submissions_table: str = Field(min_length=1)
+    credentials_key_id: str = Field(min_length=1)
+    rules_function_name: str = Field(min_length=1)
+
+
+@cache
+def load(model: type[E]) -> E:
+    """Validated environment, cached for the life of the execution environment."""
+    return model.from_environ()
