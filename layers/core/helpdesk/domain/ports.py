@@ -1,0 +1,52 @@
+"""Ports: the small interfaces domain code depends on. Adapters in helpdesk.adapters implement them with AWS;
+tests may use the same adapters against moto, or fakes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant
+
+
+class ConflictError(RuntimeError):
+    """Someone else changed the record first (optimistic locking) or it already exists."""
+
+
+class TenantRepository(Protocol):
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+    def create(self, tenant: Tenant) -> Tenant:
+        """Store a new tenant; ConflictError if the id is taken."""
+        ...
+
+    def save(self, tenant: Tenant) -> Tenant:
+        """Store changes; ConflictError if the stored revision is not `tenant.revision`. Returns the new revision."""
+        ...
+
+    def list_tenants(self) -> list[Tenant]: ...
+
+    def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential: ...
+
+    def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None:
+        """The active credential of this kind matching the token, or None (unknown, revoked, wrong kind)."""
+        ...
+
+    def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]: ...
+
+    def revoke_credential(self, tenant_id: str, kind: CredentialKind, credential_id: str) -> bool:
+        """Revoke one of this tenant's credentials; False if no such credential belongs to the tenant."""
+        ...
+
+    def add_rules_version(self, tenant_id: str, source: str, author: str = "", note: str = "") -> RulesVersion: ...
+
+    def get_rules_version(self, tenant_id: str, version: int) -> RulesVersion | None: ...
+
+    def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]: ...
+
+
+class SecretBox(Protocol):
+    """Encrypts small secrets bound to a tenant (KMS with encryption context tenant_id)."""
+
+    def seal(self, tenant_id: str, plaintext: str) -> str: ...
+
+    def open(self, tenant_id: str, ciphertext: str) -> str: ...

@@ -1,0 +1,151 @@
+"""Tenants (MSPs) and everything they configure.
+
+Secrets never live in these models in clear: the Autotask API key is stored as KMS ciphertext (encryption
+context = tenant id) with a display mask; button keys, admin tokens and callout tokens are stored as SHA-256
+hashes (they are 256-bit random values, so a fast hash is the right tool; see domain/tokens.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+DEFAULT_UNREGISTERED_EMAIL = "unregistered@helpdeskbuttons.com"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class TicketDefaults(BaseModel):
+    """Default ticket field values, as the labels the MSP sees in Autotask ("High", "Tier 1 Support")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue: str | None = Field(default=None, max_length=100)
+    priority: str | None = Field(default=None, max_length=100)
+    ticketStatus: str | None = Field(default="New", max_length=100)
+    type: str | None = Field(default="Service Request", max_length=100)
+    source: str | None = Field(default=None, max_length=100)
+    issue: str | None = Field(default=None, max_length=100)
+    subIssue: str | None = Field(default=None, max_length=100)
+    category: str | None = Field(default=None, max_length=100)
+    worktype: int | None = Field(default=None, ge=0, description="Autotask allocation code id (billingCodeID)")
+
+
+class NotificationEvent(StrEnum):
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    REPLY = "reply"
+    COMPLETED = "completed"
+
+
+DEFAULT_TEMPLATES: dict[NotificationEvent, str] = {
+    NotificationEvent.CREATED: "Ticket __ticket_number__ was created: __ticket_subject__",
+    NotificationEvent.STATUS_CHANGED: "Ticket __ticket_number__ is now __status__",
+    NotificationEvent.REPLY: "New reply on ticket __ticket_number__ from __actor__",
+    NotificationEvent.COMPLETED: "Ticket __ticket_number__ is complete. Thank you, __ticket_fname__!",
+}
+
+
+class NotificationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[NotificationEvent] = Field(default_factory=lambda: list(NotificationEvent))
+    templates: dict[NotificationEvent, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
+
+    @field_validator("templates")
+    @classmethod
+    def _bounded_templates(cls, value: dict[NotificationEvent, str]) -> dict[NotificationEvent, str]:
+        for event, text in value.items():
+            if not text.strip() or len(text) > 500:
+                raise ValueError(f"template for {event.value} must be 1-500 characters")
+        return value
+
+
+class AutotaskSettings(BaseModel):
+    """How to reach the tenant's Autotask. The API key itself is only ever held as ciphertext here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(default=None, description="Web services host only, e.g. webservices5.autotask.net")
+    integration_code: str | None = Field(default=None, max_length=100, description="API tracking identifier")
+    api_user: str | None = Field(default=None, max_length=254, description="username@domain part of the API key")
+    api_key_ciphertext: str | None = Field(default=None, description="KMS ciphertext (base64) of the whole API key")
+    api_key_mask: str | None = Field(default=None, description="e.g. ****@MG: all a reader ever sees")
+    unregistered_email: str = Field(default=DEFAULT_UNREGISTERED_EMAIL, max_length=254)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.integration_code and self.api_key_ciphertext)
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=TENANT_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    status: TenantStatus = TenantStatus.ACTIVE
+    autotask: AutotaskSettings = Field(default_factory=AutotaskSettings)
+    defaults: TicketDefaults = Field(default_factory=TicketDefaults)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    rules_version: int = Field(default=0, ge=0, description="Active Dispatcher Rules version; 0 = no rules")
+    webhook_secret_ciphertext: str | None = Field(default=None, description="KMS ciphertext of the webhook HMAC key")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    revision: int = Field(default=0, ge=0, description="Optimistic-locking counter, bumped on every save")
+
+    @property
+    def active(self) -> bool:
+        return self.status is TenantStatus.ACTIVE
+
+
+class CredentialKind(StrEnum):
+    BUTTON_KEY = "button"  # button agents (intake)
+    ADMIN_TOKEN = "admin"  # noqa: S105 - MSP admins (admin API and settings page)
+    CALLOUT_TOKEN = "callout"  # noqa: S105 - the secret part of the Ticket Notification URL
+
+
+class Credential(BaseModel):
+    """A stored credential: only its hash, never the token itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credential_id: str
+    tenant_id: str
+    kind: CredentialKind
+    label: str = Field(default="", max_length=100)
+    token_hash: str
+    token_hint: str = Field(default="", description="last 4 characters, to tell keys apart in a list")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IssuedCredential(BaseModel):
+    """Returned exactly once, when a credential is created or rotated: the only time the token is visible."""
+
+    credential: Credential
+    token: str
+
+
+class RulesVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    version: int = Field(ge=1)
+    source: str = Field(max_length=100_000)
+    created_at: datetime = Field(default_factory=utcnow)
+    author: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=200)
