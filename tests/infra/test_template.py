@@ -1,0 +1,198 @@
+"""Invariants of template.yaml that neither `sam validate --lint` nor cfn-lint checks.
+
+Each test names the operational promise it protects; a template change that breaks one fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samcli.yamlhelper import yaml_parse
+
+TEMPLATE = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").read_text())
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+GLOBALS: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
+FUNCTIONS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager")
+
+
+def fn_prop(props: dict[str, Any], name: str) -> Any:
+    return props.get(name, GLOBALS.get(name))
+
+
+def ref_target(value: Any) -> str:
+    """Logical id referenced by !Ref X or !GetAtt X.Attr."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return str(target[0] if isinstance(target, list) else target.split(".")[0])
+    raise AssertionError(f"not a reference: {value!r}")
+
+
+def sqs_events() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, event["Properties"])
+        for name, props in FUNCTIONS.items()
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+
+
+def policy_statements(props: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in props.get("Policies", []) or []:
+        assert isinstance(policy, dict) and "Statement" in policy, "use explicit statements, not managed policies"
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_five_functions_on_python312_arm64_with_a_service_name() -> None:
+    assert set(FUNCTIONS) == {
+        "IntakeFunction",
+        "CalloutFunction",
+        "DispatcherFunction",
+        "RulesFunction",
+        "AdminFunction",
+    }
+    for name, props in FUNCTIONS.items():
+        assert fn_prop(props, "Runtime") == "python3.12", name
+        assert fn_prop(props, "Architectures") == ["arm64"], name
+        assert props["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME"), name
+        assert {"Ref": "CoreLayer"} in fn_prop(props, "Layers"), name
+
+
+def test_shared_package_is_built_as_a_layer_without_a_container() -> None:
+    layer = RESOURCES["CoreLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/core"
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert (Path(__file__).resolve().parents[2] / "layers/core/helpdesk/__init__.py").exists()
+
+
+@pytest.mark.parametrize(("function", "event"), sqs_events())
+def test_queue_visibility_is_at_least_six_times_the_consumer_timeout(function: str, event: dict[str, Any]) -> None:
+    queue = RESOURCES[ref_target(event["Queue"])]["Properties"]
+    timeout = fn_prop(FUNCTIONS[function], "Timeout")
+    window = event.get("MaximumBatchingWindowInSeconds", 0)
+    assert queue["VisibilityTimeout"] >= 6 * timeout + window
+
+
+@pytest.mark.parametrize(("function", "event"), sqs_events())
+def test_work_queue_reports_partial_failures_with_bounded_concurrency(function: str, event: dict[str, Any]) -> None:
+    assert "ReportBatchItemFailures" in event["FunctionResponseTypes"]
+    assert 1 <= event["BatchSize"] <= 10, "small batches: one slow tenant must not hold many records"
+    assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 1000
+
+
+@pytest.mark.parametrize(("function", "event"), sqs_events())
+def test_work_queue_redrives_to_a_retained_dead_letter_queue(function: str, event: dict[str, Any]) -> None:
+    queue = RESOURCES[ref_target(event["Queue"])]["Properties"]
+    redrive = queue["RedrivePolicy"]
+    assert 5 <= redrive["maxReceiveCount"] <= 20
+    dlq = RESOURCES[ref_target(redrive["deadLetterTargetArn"])]
+    assert dlq["Type"] == "AWS::SQS::Queue"
+    assert dlq["Properties"]["MessageRetentionPeriod"] >= queue.get("MessageRetentionPeriod", 345600)
+
+
+@pytest.mark.parametrize("table", [k for k, v in RESOURCES.items() if v["Type"] == "AWS::DynamoDB::Table"])
+def test_tables_are_on_demand_with_ttl_and_point_in_time_recovery(table: str) -> None:
+    props = RESOURCES[table]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"]["Enabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_idempotency_table_matches_powertools_defaults() -> None:
+    props = RESOURCES["IdempotencyTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_no_wildcard_actions_or_resources_on_data_services(function: str) -> None:
+    for statement in policy_statements(FUNCTIONS[function]):
+        actions = as_list(statement["Action"])
+        for action in actions:
+            _service, _, verb = action.partition(":")
+            assert "*" not in verb, f"{function}: wildcard action {action}"
+        if any(a.split(":")[0] in DATA_SERVICES for a in actions):
+            for resource in as_list(statement["Resource"]):
+                text = json.dumps(resource)
+                assert text != '"*"', f"{function}: {actions} on every resource"
+                assert not text.rstrip('"').endswith("/*") or "attachments/*" in text, f"{function}: {text}"
+
+
+def test_rules_function_can_only_write_its_own_logs() -> None:
+    rules = FUNCTIONS["RulesFunction"]
+    assert "Policies" not in rules, "the sandbox gets no policies"
+    assert fn_prop(rules, "Tracing") == "PassThrough", "not even X-Ray writes"
+    role = RESOURCES[ref_target(rules["Role"])]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert {a for s in statements for a in as_list(s["Action"])} == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    for statement in statements:
+        assert ref_target({"Fn::GetAtt": ["RulesLogGroup", "Arn"]}) in json.dumps(statement["Resource"])
+
+
+def test_rules_function_environment_holds_no_data_locations_or_secrets() -> None:
+    variables = dict(GLOBALS.get("Environment", {}).get("Variables", {}))
+    variables.update(FUNCTIONS["RulesFunction"].get("Environment", {}).get("Variables", {}))
+    for name in variables:
+        assert name.startswith("POWERTOOLS_"), f"rules function must not see {name}"
+
+
+def test_only_the_dispatcher_and_admin_can_decrypt_tenant_credentials() -> None:
+    decryptors = {
+        name
+        for name, props in FUNCTIONS.items()
+        for s in policy_statements(props)
+        if "kms:Decrypt" in as_list(s["Action"])
+    }
+    assert decryptors <= {"DispatcherFunction", "AdminFunction", "CalloutFunction"}
+    assert "IntakeFunction" not in decryptors
+
+
+def test_attachments_bucket_is_private_encrypted_and_expires() -> None:
+    props = RESOURCES["AttachmentsBucket"]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert any(
+        r["Status"] == "Enabled" and r["ExpirationInDays"] >= 1 for r in props["LifecycleConfiguration"]["Rules"]
+    )
+
+
+def test_credentials_key_rotates() -> None:
+    assert RESOURCES["CredentialsKey"]["Properties"]["EnableKeyRotation"] is True
+
+
+def test_api_is_throttled_and_every_public_route_belongs_to_one_function() -> None:
+    api = RESOURCES["Api"]["Properties"]
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] > 0
+    routes = [
+        (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+        for props in FUNCTIONS.values()
+        for e in props.get("Events", {}).values()
+        if e["Type"] == "Api"
+    ]
+    assert len(routes) == len(set(routes)), "a route is claimed twice"
+    assert ("GET", "/v1/health") in routes and ("POST", "/v1/tickets") in routes
+
+
+def test_alarms_cover_the_dead_letter_queue_and_every_function() -> None:
+    alarms = [v["Properties"] for v in RESOURCES.values() if v["Type"] == "AWS::CloudWatch::Alarm"]
+    dims = [json.dumps(a["Dimensions"]) for a in alarms]
+    assert any("DeadLetterQueue" in d for d in dims)
+    for function in FUNCTIONS:
+        assert any(function in d for d in dims), f"no error alarm for {function}"
+
+
+def test_outputs_give_the_api_url() -> None:
+    assert "ApiUrl" in TEMPLATE["Outputs"]
