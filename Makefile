@@ -6,7 +6,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
+.PHONY: help bootstrap system-deps run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
 
 help:
 	@echo "make run        start the devstack (AWS on loopback, API Gateway/SQS/Lambda emulation, Autotask simulator, demo tenant)"
@@ -17,10 +17,17 @@ help:
 bootstrap:
 	@./devstack/bootstrap.sh
 
+# Debian packages the tests need (headless Chromium for the settings-page browser test).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 run: bootstrap
 	$(VENV)/python -m devstack
 
-test: bootstrap lint typecheck template build
+test: bootstrap system-deps lint typecheck template build
 	$(VENV)/python -m pytest -q -p no:cacheprovider tests
 
 lint: bootstrap
