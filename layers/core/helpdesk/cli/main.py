@@ -1,0 +1,37 @@
+"""The `helpdesk` console script: one subcommand group per module, each registered here.
+
+Every module listed in COMMANDS exposes `register(subparsers)`, which adds its subparser(s) and sets
+`func` (a callable taking the parsed namespace and returning an exit code) via `set_defaults(func=...)`.
+Modules are imported lazily so that a light command (e.g. `helpdesk press`) never pulls in heavy imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+COMMANDS: tuple[str, ...] = ("helpdesk.cli.press",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpdesk", description="Helpdesk Buttons for Autotask")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
