@@ -1,0 +1,592 @@
+"""Lambda service emulator: one worker process per execution environment, and the Invoke REST API.
+
+Each function gets a pool of worker processes (devstack/runtime.py), each its own interpreter, environment,
+module namespace and process group. A worker is started on demand (cold start), reused while warm, serves one
+invocation at a time, and is killed when the invocation exceeds the function's Timeout (like Lambda, the next
+invocation cold-starts a fresh one). ``LambdaService.wsgi_app`` serves
+``POST /2015-03-31/functions/{name}/invocations`` so boto3's lambda client works against it unchanged, plus
+``GET /devstack/stats`` (durations, cold starts, peak RSS per function) and
+``DELETE /devstack/workers/{name}`` (kill a function's workers, for fault injection).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import os
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from devstack.template import FunctionSpec
+
+RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6 MB request and response, synchronous invocations
+ASYNC_PAYLOAD_LIMIT = 256 * 1024
+_HEADER = struct.Struct(">I")
+
+
+@dataclass
+class InvokeResult:
+    payload: bytes
+    function_error: str | None = None  # "Unhandled" like Lambda's X-Amz-Function-Error
+    status: int = 200
+    log_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None
+
+    def json(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+class LambdaServiceError(Exception):
+    """An Invoke API error (not a function error): unknown function, throttling, payload too large."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+class _WorkerGone(Exception):
+    pass
+
+
+class Worker:
+    """One execution environment: a child interpreter in its own process group."""
+
+    def __init__(self, spec: FunctionSpec, name: str, env: dict[str, str], log: LogSink) -> None:
+        self.spec = spec
+        self.name = name
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        sys_path = [str(spec.code_dir), *(str(p) for p in spec.layer_dirs)]
+        full_env = {**env, "_DEVSTACK_SYS_PATH": os.pathsep.join(sys_path)}
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(RUNTIME_SCRIPT), str(req_r), str(resp_w)],
+            pass_fds=(req_r, resp_w),
+            env=full_env,
+            cwd=str(spec.code_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: killpg reaches anything the function spawned
+        )
+        os.close(req_r)
+        os.close(resp_w)
+        self._fds: tuple[int, ...] = (self._req_w, self._resp_r)
+        self.pid = self.proc.pid
+        self.invocations = 0
+        self.max_rss_mb = 0.0
+        self.init_ms: float | None = None
+        self._log = log
+        assert self.proc.stdout is not None
+        threading.Thread(target=log.pump, args=(self.proc.stdout, name), daemon=True).start()
+
+    def wait_init(self, timeout_s: float) -> dict[str, Any] | None:
+        """None when ready; the init error payload otherwise (the worker is then dead)."""
+        try:
+            frame = self._recv(time.monotonic() + timeout_s)
+        except TimeoutError:
+            return {"errorMessage": f"Init timed out after {timeout_s:.2f} seconds", "errorType": "Runtime.InitTimeout"}
+        except _WorkerGone:
+            return {"errorMessage": self._exit_message(), "errorType": "Runtime.ExitError"}
+        if not frame.get("ok"):
+            return dict(frame["error"])
+        self.init_ms = float(frame["init_ms"])
+        self.max_rss_mb = float(frame.get("max_rss_mb", 0.0))
+        return None
+
+    def invoke(self, frame: dict[str, Any], deadline: float) -> dict[str, Any]:
+        self._send(frame)
+        reply = self._recv(deadline)
+        self.invocations += 1
+        self.max_rss_mb = max(self.max_rss_mb, float(reply.get("max_rss_mb", 0.0)))
+        return reply
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker's process group. Safe from any thread: a reader blocked on the worker sees EOF."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+    def dispose(self) -> None:
+        """Kill and close the pipes; only by the thread that owns the worker (no one is reading from it)."""
+        self.kill()
+        fds, self._fds = self._fds, ()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _exit_message(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        if code is not None and code < 0:
+            return f"Runtime exited with error: signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+        return f"Runtime exited with error: exit status {code}"
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        data = json.dumps(frame).encode()
+        view = memoryview(_HEADER.pack(len(data)) + data)
+        try:
+            while view:
+                view = view[os.write(self._req_w, view) :]
+        except OSError as exc:
+            raise _WorkerGone(str(exc)) from None
+
+    def _recv(self, deadline: float) -> dict[str, Any]:
+        header = self._read(_HEADER.size, deadline)
+        return dict(json.loads(self._read(_HEADER.unpack(header)[0], deadline)))
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        while n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                ready, _, _ = select.select([self._resp_r], [], [], min(remaining, 1.0))
+            except (OSError, ValueError):
+                raise _WorkerGone("pipe closed") from None
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self._resp_r, min(n, 1 << 20))
+            except OSError:
+                raise _WorkerGone("pipe closed") from None
+            if not chunk:
+                raise _WorkerGone("EOF")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+
+class LogSink:
+    """Appends every worker's output to .devstack/logs/<function>.log, optionally echoing with a prefix."""
+
+    def __init__(self, path: Path, prefix: str, echo: Callable[[str], None] | None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+        self._prefix = prefix
+        self._echo = echo
+        self._tail: deque[str] = deque(maxlen=200)
+
+    def write(self, line: str) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line if line.endswith("\n") else line + "\n")
+            self._tail.append(line.rstrip("\n"))
+        if self._echo:
+            self._echo(f"{self._prefix} {line.rstrip()}")
+
+    def pump(self, stream: Any, _worker: str) -> None:
+        for raw in iter(stream.readline, b""):
+            self.write(raw.decode("utf-8", errors="replace"))
+        stream.close()
+
+    def tail(self, max_bytes: int = 4096) -> str:
+        with self._lock:
+            text = "\n".join(self._tail)
+        return text.encode()[-max_bytes:].decode("utf-8", errors="ignore")
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+@dataclass
+class FunctionStats:
+    invocations: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    throttles: int = 0
+    cold_starts: int = 0
+    durations_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    init_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    peak_rss_mb: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        durations = sorted(self.durations_ms)
+
+        def pct(p: float) -> float | None:
+            # nearest-rank percentile
+            return round(durations[max(0, math.ceil(p * len(durations)) - 1)], 2) if durations else None
+
+        return {
+            "invocations": self.invocations,
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "throttles": self.throttles,
+            "cold_starts": self.cold_starts,
+            "duration_ms": {
+                "count": len(durations),
+                "mean": round(statistics.fmean(durations), 2) if durations else None,
+                "p50": pct(0.50),
+                "p95": pct(0.95),
+                "p99": pct(0.99),
+                "max": round(durations[-1], 2) if durations else None,
+            },
+            "init_ms": {
+                "count": len(self.init_ms),
+                "mean": round(statistics.fmean(self.init_ms), 2) if self.init_ms else None,
+                "max": round(max(self.init_ms), 2) if self.init_ms else None,
+            },
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+        }
+
+
+class FunctionPool:
+    """The execution environments of one function: up to ``max_workers`` concurrent, idle ones reused."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        name: str,
+        arn: str,
+        env: dict[str, str],
+        log: LogSink,
+        max_workers: int,
+        init_timeout_s: float,
+    ) -> None:
+        self.spec = spec
+        self.name = name
+        self.arn = arn
+        self.env = env
+        self.log = log
+        self.max_workers = max_workers
+        self.init_timeout_s = init_timeout_s
+        self.stats = FunctionStats()
+        self._idle: list[Worker] = []
+        self._all: set[Worker] = set()
+        self._slots = 0  # workers alive or starting
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def _acquire(self, wait_s: float) -> tuple[Worker | None, bool]:
+        """(idle worker, False) or (None, True) meaning the caller reserved a slot and must cold-start."""
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise LambdaServiceError(503, "ServiceException", "the devstack is stopping")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker, False
+                    self._forget(worker)
+                    worker.dispose()  # died while idle (e.g. killed from outside): already gone, quick
+                if self._slots < self.max_workers:
+                    self._slots += 1
+                    return None, True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stats.throttles += 1
+                    raise LambdaServiceError(429, "TooManyRequestsException", "Rate Exceeded.")
+                self._cond.wait(remaining)
+
+    def _forget(self, worker: Worker) -> None:  # caller holds the lock
+        if worker in self._all:
+            self._all.discard(worker)
+            self._slots -= 1
+            self._cond.notify()
+
+    def _release(self, worker: Worker, healthy: bool) -> None:
+        with self._cond:
+            keep = healthy and worker.alive() and not self._closed
+            if keep:
+                self._idle.append(worker)
+                self._cond.notify()
+            else:
+                self._forget(worker)
+        if not keep:
+            worker.dispose()
+
+    def invoke(self, payload: bytes, *, client_context: str | None = None, wait_s: float | None = None) -> InvokeResult:
+        request_id = str(uuid.uuid4())
+        worker, cold = self._acquire(self.spec.timeout_s if wait_s is None else wait_s)
+        if cold:
+            try:
+                worker = Worker(self.spec, self.name, self.env, self.log)
+            except Exception:
+                with self._cond:
+                    self._slots -= 1
+                    self._cond.notify()
+                raise
+            with self._cond:
+                self._all.add(worker)
+            error = worker.wait_init(self.init_timeout_s)
+            with self._cond:
+                self.stats.cold_starts += 1
+                if worker.init_ms is not None:
+                    self.stats.init_ms.append(worker.init_ms)
+                self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb)
+            if error is not None:
+                self._release(worker, healthy=False)
+                with self._cond:
+                    self.stats.invocations += 1
+                    self.stats.errors += 1
+                self.log.write(f"INIT_REPORT RequestId: {request_id} Status: error ({error.get('errorType')})")
+                return InvokeResult(json.dumps(error).encode(), "Unhandled", log_tail=self.log.tail())
+        assert worker is not None
+        deadline_wall_ms = int(time.time() * 1000 + self.spec.timeout_s * 1000)
+        frame = {
+            "request_id": request_id,
+            "payload": payload.decode("utf-8"),
+            "deadline_ms": deadline_wall_ms,
+            "invoked_function_arn": self.arn,
+            "client_context": client_context,
+        }
+        started = time.perf_counter()
+        try:
+            reply = worker.invoke(frame, time.monotonic() + self.spec.timeout_s)
+        except TimeoutError:
+            self._release(worker, healthy=False)
+            elapsed = (time.perf_counter() - started) * 1000
+            message = f"RequestId: {request_id} Error: Task timed out after {self.spec.timeout_s:.2f} seconds"
+            self.log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} Task timed out")
+            self._record(elapsed, error=True, timeout=True, worker=worker)
+            body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+            return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
+        except _WorkerGone:
+            message = worker._exit_message()
+            self._release(worker, healthy=False)
+            self._record((time.perf_counter() - started) * 1000, error=True, timeout=False, worker=worker)
+            body = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+            return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
+        self._record(float(reply.get("duration_ms", 0.0)), error=not reply["ok"], timeout=False, worker=worker)
+        self._release(worker, healthy=True)
+        if reply["ok"]:
+            data = reply["payload"].encode()
+            if len(data) > SYNC_PAYLOAD_LIMIT:
+                body = {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
+                }
+                return InvokeResult(json.dumps(body).encode(), "Unhandled")
+            return InvokeResult(data)
+        return InvokeResult(json.dumps(reply["error"]).encode(), "Unhandled", log_tail=self.log.tail())
+
+    def _record(self, duration_ms: float, *, error: bool, timeout: bool, worker: Worker) -> None:
+        with self._cond:
+            self.stats.invocations += 1
+            self.stats.durations_ms.append(duration_ms)
+            self.stats.errors += int(error)
+            self.stats.timeouts += int(timeout)
+            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb)
+
+    def workers(self) -> list[Worker]:
+        with self._cond:
+            return list(self._all)
+
+    def kill_all(self) -> int:
+        """Kill every worker (idle and busy); busy invocations fail with Runtime.ExitError."""
+        with self._cond:
+            idle = list(self._idle)
+            self._idle.clear()
+            busy = [w for w in self._all if w not in idle]
+            for worker in idle:
+                self._forget(worker)
+        for worker in idle:
+            worker.dispose()
+        for worker in busy:  # their invoking thread sees EOF, answers Runtime.ExitError and disposes them
+            worker.kill()
+        return len(idle) + len(busy)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self.kill_all()
+
+
+class LambdaService:
+    """All functions of the template, addressable by physical name or ARN."""
+
+    def __init__(
+        self,
+        specs: dict[str, FunctionSpec],
+        names: dict[str, str],
+        arns: dict[str, str],
+        envs: dict[str, dict[str, str]],
+        log_dir: Path,
+        *,
+        max_workers: int = 10,
+        init_timeout_s: float = 30.0,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.pools: dict[str, FunctionPool] = {}
+        self._by_name: dict[str, FunctionPool] = {}
+        for lid, spec in specs.items():
+            limit = spec.reserved_concurrency if spec.reserved_concurrency is not None else max_workers
+            sink = LogSink(log_dir / f"{lid}.log", f"[{lid.removesuffix('Function').lower()}]", echo)
+            pool = FunctionPool(spec, names[lid], arns[lid], envs[lid], sink, limit, init_timeout_s)
+            self.pools[lid] = pool
+            self._by_name[names[lid]] = pool
+            self._by_name[arns[lid]] = pool
+        self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self._url_map = Map(
+            [
+                Rule("/2015-03-31/functions/<path:name>/invocations", endpoint="invoke", methods=["POST"]),
+                Rule("/devstack/stats", endpoint="stats", methods=["GET"]),
+                Rule("/devstack/stats", endpoint="reset_stats", methods=["DELETE"]),
+                Rule("/devstack/workers/<path:name>", endpoint="kill", methods=["DELETE"]),
+            ]
+        )
+
+    # ------------------------------------------------------------------ Python API
+    def pool(self, name_or_arn: str, qualifier: str | None = None) -> FunctionPool:
+        """Name, ARN, partial ARN (``123456789012:function:name``), each optionally with ``:$LATEST``."""
+        parts = name_or_arn.split(":")
+        if name_or_arn.startswith("arn:") and len(parts) in (7, 8):
+            key = ":".join(parts[:7])
+            qualifier = parts[7] if len(parts) == 8 else qualifier
+        elif len(parts) in (3, 4) and parts[1] == "function":
+            key = parts[2]
+            qualifier = parts[3] if len(parts) == 4 else qualifier
+        elif len(parts) == 2:
+            key, qualifier = parts
+        else:
+            key = name_or_arn
+        pool = self._by_name.get(key)
+        if pool is None or qualifier not in (None, "", "$LATEST"):
+            arn = key if key.startswith("arn:") else f"function:{key}"
+            raise LambdaServiceError(404, "ResourceNotFoundException", f"Function not found: {arn}")
+        return pool
+
+    def invoke(self, name_or_arn: str, payload: Any = None, *, wait_s: float | None = None) -> InvokeResult:
+        """Synchronous invocation (RequestResponse). ``payload`` is bytes (JSON text) or a JSON-able value."""
+        pool = self.pool(name_or_arn)
+        data = payload if isinstance(payload, bytes | bytearray) else json.dumps(payload).encode()
+        if len(data) > SYNC_PAYLOAD_LIMIT:
+            raise LambdaServiceError(
+                413,
+                "RequestTooLargeException",
+                f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation",
+            )
+        return pool.invoke(bytes(data), wait_s=wait_s)
+
+    def invoke_async(self, name_or_arn: str, payload: bytes) -> None:
+        pool = self.pool(name_or_arn)
+        if len(payload) > ASYNC_PAYLOAD_LIMIT:
+            raise LambdaServiceError(
+                413, "RequestTooLargeException", f"Request must be smaller than {ASYNC_PAYLOAD_LIMIT} bytes"
+            )
+        # Lambda queues async events and retries twice on error; locally: one attempt, errors are in the log.
+        self._async.submit(pool.invoke, payload, wait_s=900.0)
+
+    def stats(self) -> dict[str, Any]:
+        result = {}
+        for lid, pool in self.pools.items():
+            item = pool.stats.as_dict()
+            item.update(function_name=pool.name, workers=len(pool.workers()), memory_size_mb=pool.spec.memory_mb)
+            result[lid] = item
+        return result
+
+    def reset_stats(self) -> None:
+        for pool in self.pools.values():
+            pool.stats = FunctionStats()
+
+    def kill_workers(self, name: str) -> int:
+        return self.pool(name).kill_all()
+
+    def worker_pids(self) -> list[int]:
+        return [w.pid for pool in self.pools.values() for w in pool.workers()]
+
+    def close(self) -> None:
+        self._async.shutdown(wait=False, cancel_futures=True)
+        for pool in self.pools.values():
+            pool.close()
+        for pool in self.pools.values():
+            pool.log.close()
+
+    # ------------------------------------------------------------------ HTTP (Invoke API)
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        try:
+            endpoint, args = self._url_map.bind_to_environ(environ).match()
+        except Exception:
+            response = _error(404, "UnknownOperationException", f"no such route {request.path}")
+            return response(environ, start_response)
+        try:
+            response = getattr(self, f"_http_{endpoint}")(request, **args)
+        except LambdaServiceError as exc:
+            response = _error(exc.status, exc.error_type, str(exc))
+        return response(environ, start_response)
+
+    def _http_invoke(self, request: Request, name: str) -> Response:
+        pool = self.pool(name, request.args.get("Qualifier"))
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        payload = request.get_data(cache=False)
+        if payload:
+            try:
+                json.loads(payload)
+            except ValueError:
+                raise LambdaServiceError(
+                    400, "InvalidRequestContentException", "Could not parse request body into json"
+                ) from None
+        headers = {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": str(uuid.uuid4())}
+        if invocation_type == "DryRun":
+            return Response(b"", status=204, headers=headers)
+        if invocation_type == "Event":
+            self.invoke_async(pool.name, payload or b"{}")
+            return Response(b"", status=202, headers=headers)
+        if invocation_type != "RequestResponse":
+            raise LambdaServiceError(400, "InvalidParameterValueException", f"bad InvocationType {invocation_type}")
+        context = request.headers.get("X-Amz-Client-Context")
+        if len(payload) > SYNC_PAYLOAD_LIMIT:
+            raise LambdaServiceError(
+                413,
+                "RequestTooLargeException",
+                "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+            )
+        result = pool.invoke(payload or b"{}", client_context=context)
+        if result.function_error:
+            headers["X-Amz-Function-Error"] = result.function_error
+        if request.headers.get("X-Amz-Log-Type") == "Tail":
+            headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail.encode()).decode()
+        return Response(result.payload, status=200, headers=headers, content_type="application/json")
+
+    def _http_stats(self, request: Request) -> Response:
+        return Response(json.dumps(self.stats(), indent=2), content_type="application/json")
+
+    def _http_reset_stats(self, request: Request) -> Response:
+        self.reset_stats()
+        return Response(b"", status=204)
+
+    def _http_kill(self, request: Request, name: str) -> Response:
+        killed = self.kill_workers(name)
+        return Response(json.dumps({"killed": killed}), content_type="application/json")
+
+
+def _error(status: int, error_type: str, message: str) -> Response:
+    body = json.dumps({"Type": "User", "message": message, "__type": error_type})
+    return Response(body, status=status, content_type="application/json", headers={"x-amzn-ErrorType": error_type})
