@@ -1,0 +1,71 @@
+"""The Dispatcher Rules variables (Autotask integration) and their defaults.
+
+Read-only variables describe the submission; rules read them but cannot assign them. Read/write variables are
+what gets submitted. ``exception`` is the control variable: set it to block the ticket and show the text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+READ_ONLY: Final = ("selections", "hostname", "email", "name", "ip", "mac", "contactName", "businessName")
+READ_WRITE: Final = (
+    "msg",
+    "subject",
+    "append",
+    "priority",
+    "ticketStatus",
+    "queue",
+    "type",
+    "source",
+    "issue",
+    "subIssue",
+    "category",
+    "worktype",
+    "priv_append",
+)
+EXCEPTION: Final = "exception"
+ALL: Final = frozenset((*READ_ONLY, *READ_WRITE, EXCEPTION))
+READ_ONLY_SET: Final = frozenset(READ_ONLY)
+
+
+def default_value(name: str) -> Any:
+    """The value a variable has when the caller does not supply it."""
+    if name == "selections":
+        return []
+    if name in (EXCEPTION, "worktype"):
+        return None
+    return ""
+
+
+# Names tenants plausibly write by mistake (other PSAs' names, old names, other spellings) -> the real variable.
+ALIASES: Final = {
+    "message": "msg",
+    "business_name": "businessName",
+    "businessname": "businessName",
+    "company": "businessName",
+    "contact_name": "contactName",
+    "contactname": "contactName",
+    "status": "ticketStatus",
+    "state": "ticketStatus",
+    "ticket_status": "ticketStatus",
+    "ticketstatus": "ticketStatus",
+    "sub_issue": "subIssue",
+    "subissue": "subIssue",
+    "issue_type": "issue",
+    "issuetype": "issue",
+    "sub_issue_type": "subIssue",
+    "subissuetype": "subIssue",
+    "work_type": "worktype",
+    "workType": "worktype",
+    "ticket_type": "type",
+    "ticketType": "type",
+    "title": "subject",
+    "board": "queue",
+    "team": "queue",
+    "ticketSource": "source",
+    "private_append": "priv_append",
+    "privappend": "priv_append",
+    "Priority": "priority",
+    "Exception": "exception",
+}
