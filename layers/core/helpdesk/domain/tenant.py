@@ -88,6 +88,17 @@ class AutotaskSettings(BaseModel):
         return bool(self.host and self.integration_code and self.api_key_ciphertext)
 
 
+class WebhookRegistration(BaseModel):
+    """The REST webhooks (TicketWebhooks / TicketNoteWebhooks) registered in the tenant's Autotask."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_webhook_id: int | None = None
+    note_webhook_id: int | None = None
+    url: str = Field(default="", max_length=500, description="The webhook URL without its token")
+    registered_at: datetime = Field(default_factory=utcnow)
+
+
 class Tenant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,6 +110,12 @@ class Tenant(BaseModel):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     rules_version: int = Field(default=0, ge=0, description="Active Dispatcher Rules version; 0 = no rules")
     webhook_secret_ciphertext: str | None = Field(default=None, description="KMS ciphertext of the webhook HMAC key")
+    webhooks: WebhookRegistration | None = None
+    callout_token_ciphertext: str | None = Field(
+        default=None,
+        description="KMS ciphertext of the active callout token, so the Ticket Notification URL can be shown again "
+        "(the token is also stored hashed, as a credential, for lookups)",
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     revision: int = Field(default=0, ge=0, description="Optimistic-locking counter, bumped on every save")

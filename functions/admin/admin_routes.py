@@ -1,0 +1,356 @@
+"""Routes of the admin API and the settings page. Every /v1/admin route is scoped to the admin token's tenant.
+
+Secrets never appear in an answer or a log line: the API key is a SecretStr in the request model, validation
+errors are answered without the offending input, and only route, tenant and status are logged.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk import env
+from helpdesk.admin.errors import AdminError, error_body
+from helpdesk.admin.service import (
+    AdminService,
+    CalloutUrls,
+    IssuedKey,
+    KeyView,
+    PicklistsView,
+    RulesCheck,
+    RulesTestResult,
+    RulesVersionView,
+    WebhookView,
+)
+from helpdesk.admin.settings import SettingsUpdate, SettingsView
+from helpdesk.observability import logger, metrics
+
+ENV = env.load(env.AdminEnv)
+STATIC = Path(__file__).resolve().parent / "static"
+API_PREFIX = "/v1/admin"
+PUBLIC_API_PATHS = {f"{API_PREFIX}/openapi.json"}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+app = APIGatewayRestResolver(enable_validation=True)
+_service: AdminService | None = None
+
+
+def service() -> AdminService:
+    """Built on first use (lazy: plain page loads never create boto3 clients)."""
+    global _service
+    if _service is None:
+        from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+        from helpdesk.adapters.kms import KmsSecretBox
+        from helpdesk.admin.gateway import client_gateway
+        from helpdesk.admin.rules_lambda import LambdaRulesRunner
+
+        _service = AdminService(
+            tenants=DynamoTenantRepository(ENV.tenants_table),
+            secrets=KmsSecretBox(ENV.credentials_key_id),
+            rules=LambdaRulesRunner(ENV.rules_function_name),
+            autotask=client_gateway,
+        )
+    return _service
+
+
+def use_service(replacement: AdminService | None) -> None:
+    """Tests: run the routes over fakes (None restores the real adapters on next use)."""
+    global _service
+    _service = replacement
+
+
+# ---------------------------------------------------------------------- auth, errors, logging
+def _bearer() -> str | None:
+    header = app.current_event.headers.get("Authorization") or app.current_event.headers.get("authorization") or ""
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    path = app.current_event.path
+    if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
+        tenant, credential = service().authenticate(_bearer())
+        app.append_context(tenant_id=tenant.tenant_id, author=credential.label or credential.credential_id)
+        logger.append_keys(tenant_id=tenant.tenant_id)
+    response = next_middleware(app)
+    logger.info(
+        "admin request",
+        extra={"method": app.current_event.http_method, "route": path, "status": response.status_code},
+    )
+    return response
+
+
+app.use(middlewares=[authenticate])
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )
+
+
+@app.exception_handler(AdminError)
+def _admin_error(exc: AdminError) -> Response[str]:
+    logger.info("admin request refused", extra={"status": exc.status, "error": exc.code})
+    headers = {"WWW-Authenticate": 'Bearer realm="admin"'} if exc.status == 401 else None
+    return _json(exc.status, error_body(exc), headers)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
+    """422 naming each bad field; the submitted values are never echoed (one may be the API key)."""
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid value"))})
+    first = fields[0] if fields else {"field": "body", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if fields else "The request body is not valid JSON."
+    return _json(422, {"error": "validation_error", "message": message, "fields": fields})
+
+
+@app.not_found
+def _not_found(exc: NotFoundError) -> Response[str]:
+    return _json(404, {"error": "not_found", "message": "No such route."})
+
+
+def tenant_id() -> str:
+    return str(app.context["tenant_id"])
+
+
+def base_url() -> str:
+    """The public base URL of this API as the caller reached it (https://<api>/<stage>)."""
+    event = app.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    ctx = event.request_context
+    host = headers.get("host") or ctx.domain_name or "localhost"
+    proto = (headers.get("x-forwarded-proto") or "https").split(",")[0].strip()
+    return f"{proto}://{host}{stage_prefix()}"
+
+
+def stage_prefix() -> str:
+    ctx = app.current_event.request_context
+    stage = ctx.stage or ""
+    raw_path = ctx.path or ""
+    return f"/{stage}" if stage and raw_path.startswith(f"/{stage}/") else ""
+
+
+# ---------------------------------------------------------------------- request models
+class RulesSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(max_length=100_000)
+    note: str = Field(default="", max_length=200)
+
+
+class RulesTestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(default=None, max_length=100_000, description="Omit to test the active version")
+    variables: dict[str, Any] = Field(default_factory=dict, description="Sample inputs (msg, email, selections...)")
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+
+
+class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(default="", max_length=100)
+
+
+class Me(BaseModel):
+    tenant_id: str
+    name: str
+    status: str
+    configured: bool
+
+
+# ---------------------------------------------------------------------- API
+@app.get(f"{API_PREFIX}/me", tags=["session"], summary="The signed-in tenant")
+def me() -> Me:
+    tenant = service().tenant(tenant_id())
+    return Me(tenant_id=tenant.tenant_id, name=tenant.name, status=tenant.status, configured=tenant.autotask.configured)
+
+
+@app.get(f"{API_PREFIX}/settings", tags=["settings"], summary="Read settings (the API key only as a mask)")
+def get_settings() -> SettingsView:
+    return service().get_settings(tenant_id())
+
+
+@app.put(f"{API_PREFIX}/settings", tags=["settings"], summary="Change settings (only the fields sent change)")
+def put_settings(update: SettingsUpdate) -> SettingsView:
+    return service().update_settings(tenant_id(), update)
+
+
+@app.patch(f"{API_PREFIX}/settings", tags=["settings"], summary="Same as PUT: only the fields sent change")
+def patch_settings(update: SettingsUpdate) -> SettingsView:
+    return service().update_settings(tenant_id(), update)
+
+
+@app.get(f"{API_PREFIX}/picklists", tags=["settings"], summary="Dropdown options read live from Autotask (cached)")
+def picklists(refresh: Annotated[bool, Query()] = False) -> PicklistsView:
+    return service().picklists(tenant_id(), refresh=refresh)
+
+
+@app.post(f"{API_PREFIX}/integration-test", tags=["settings"], summary="Run the Integration Test")
+def integration_test() -> dict[str, Any]:
+    report = service().integration_test(tenant_id())
+    metrics.add_metric(name="IntegrationTests", unit="Count", value=1)
+    result: dict[str, Any] = report.model_dump(mode="json")
+    return result
+
+
+@app.get(f"{API_PREFIX}/rules", tags=["rules"], summary="The active Dispatcher Rules")
+def get_rules() -> RulesVersionView:
+    active = service().active_rules(tenant_id())
+    if active is None:
+        from datetime import UTC, datetime
+
+        return RulesVersionView(version=0, created_at=datetime.now(UTC), author="", note="", active=True, source="")
+    return active
+
+
+@app.post(f"{API_PREFIX}/rules", tags=["rules"], summary="Validate and save a new version (made active)")
+def save_rules(body: RulesSource) -> Response[str]:
+    saved = service().save_rules(tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note)
+    return _json(201, saved.model_dump(mode="json"))
+
+
+@app.post(f"{API_PREFIX}/rules/validate", tags=["rules"], summary="Check syntax without saving")
+def validate_rules(body: RulesSource) -> RulesCheck:
+    return service().validate_rules(tenant_id(), body.source)
+
+
+@app.post(f"{API_PREFIX}/rules/test", tags=["rules"], summary="Run rules on sample inputs (nothing is stored)")
+def test_rules(body: RulesTestRequest) -> RulesTestResult:
+    return service().test_rules(tenant_id(), body.source, body.variables)
+
+
+@app.get(f"{API_PREFIX}/rules/versions", tags=["rules"], summary="History, newest first")
+def rules_history() -> list[RulesVersionView]:
+    return service().rules_history(tenant_id())
+
+
+@app.get(f"{API_PREFIX}/rules/versions/<version>", tags=["rules"], summary="One saved version")
+def rules_version(version: str) -> RulesVersionView:
+    if not version.isdigit() or len(version) > 9:
+        from helpdesk.admin.errors import NotFound
+
+        raise NotFound(f"There is no rules version {version[:20]!r}.")
+    return service().rules_version(tenant_id(), int(version))
+
+
+@app.post(f"{API_PREFIX}/rules/rollback", tags=["rules"], summary="Make an earlier version active again")
+def rollback_rules(body: RollbackRequest) -> Response[str]:
+    saved = service().rollback_rules(tenant_id(), body.version, author=str(app.context.get("author", "")))
+    return _json(201, saved.model_dump(mode="json"))
+
+
+@app.get(f"{API_PREFIX}/keys", tags=["keys"], summary="Button keys (never the keys themselves)")
+def list_keys() -> list[KeyView]:
+    return service().list_button_keys(tenant_id())
+
+
+@app.post(f"{API_PREFIX}/keys", tags=["keys"], summary="Create a button key (shown once)")
+def create_key(body: KeyRequest) -> Response[str]:
+    issued: IssuedKey = service().create_button_key(tenant_id(), body.label)
+    return _json(201, issued.model_dump(mode="json"))
+
+
+@app.delete(f"{API_PREFIX}/keys/<key_id>", tags=["keys"], summary="Revoke a button key")
+def revoke_key(key_id: str) -> Response[str]:
+    service().revoke_button_key(tenant_id(), key_id)
+    return Response(status_code=204, body="", headers=SECURITY_HEADERS)
+
+
+@app.get(f"{API_PREFIX}/callout-url", tags=["notifications"], summary="The Ticket Notification URL")
+def callout_url() -> CalloutUrls:
+    return service().callout_urls(tenant_id(), base_url())
+
+
+@app.post(f"{API_PREFIX}/callout-url/rotate", tags=["notifications"], summary="New URL; the old one stops working")
+def rotate_callout_url() -> CalloutUrls:
+    return service().rotate_callout_url(tenant_id(), base_url())
+
+
+@app.get(f"{API_PREFIX}/webhooks", tags=["notifications"], summary="REST webhook registration status")
+def webhooks() -> WebhookView:
+    return service().webhooks(tenant_id())
+
+
+@app.post(f"{API_PREFIX}/webhooks", tags=["notifications"], summary="Register TicketWebhooks + TicketNoteWebhooks")
+def register_webhooks() -> WebhookView:
+    return service().register_webhooks(tenant_id(), base_url())
+
+
+@app.delete(f"{API_PREFIX}/webhooks", tags=["notifications"], summary="Remove the webhooks from Autotask")
+def unregister_webhooks() -> WebhookView:
+    return service().unregister_webhooks(tenant_id())
+
+
+@app.get(f"{API_PREFIX}/openapi.json", tags=["session"], summary="This API's OpenAPI document", include_in_schema=False)
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+
+@cache
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(title="Helpdesk Buttons admin API", version="1.0.0")
+
+
+# ---------------------------------------------------------------------- settings page
+ASSETS = {
+    "app.js": "application/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@cache
+def _asset(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+@app.get("/admin", include_in_schema=False)
+def page() -> Response[str]:
+    html = _asset("index.html").replace("{{BASE}}", stage_prefix())
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers={**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP},
+    )
+
+
+@app.get("/admin/<asset>", include_in_schema=False)
+def asset(asset: str) -> Response[str]:
+    if asset in ("", "index.html"):
+        return page()
+    if asset not in ASSETS:
+        return _json(404, {"error": "not_found", "message": "No such file."})
+    return Response(
+        status_code=200,
+        content_type=ASSETS[asset],
+        body=_asset(asset),
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+    )

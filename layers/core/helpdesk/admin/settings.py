@@ -1,0 +1,149 @@
+"""Settings as the admin reads and writes them. The API key is write-only: reads carry a mask such as `****@MG`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from helpdesk.admin.errors import FieldError, Invalid
+from helpdesk.domain.tenant import (
+    NotificationSettings,
+    Tenant,
+    TenantStatus,
+    TicketDefaults,
+)
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
+MAX_API_KEY = 1100
+
+
+class AutotaskUpdate(BaseModel):
+    """Only the fields present are changed. `api_key` is a SecretStr: it never shows in a repr or a log line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(default=None, max_length=300, examples=["webservices5.autotask.net"])
+    api_key: SecretStr | None = Field(default=None, description="username@domain:password (write only)")
+    integration_code: str | None = Field(default=None, max_length=100)
+    unregistered_email: str | None = Field(default=None, max_length=254)
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    autotask: AutotaskUpdate | None = None
+    defaults: TicketDefaults | None = None
+    notifications: NotificationSettings | None = None
+    revision: int | None = Field(
+        default=None, ge=0, description="The revision you read; if someone saved since, the answer is 409"
+    )
+
+
+class AutotaskView(BaseModel):
+    host: str | None
+    integration_code: str | None
+    api_user: str | None
+    api_key_set: bool
+    api_key_mask: str | None
+    unregistered_email: str
+    configured: bool
+
+
+class SettingsView(BaseModel):
+    tenant_id: str
+    name: str
+    status: TenantStatus
+    autotask: AutotaskView
+    defaults: TicketDefaults
+    notifications: NotificationSettings
+    rules_version: int
+    webhooks_registered: bool
+    revision: int
+    updated_at: datetime
+
+
+def view(tenant: Tenant) -> SettingsView:
+    at = tenant.autotask
+    return SettingsView(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        status=tenant.status,
+        autotask=AutotaskView(
+            host=at.host,
+            integration_code=at.integration_code,
+            api_user=at.api_user,
+            api_key_set=bool(at.api_key_ciphertext),
+            api_key_mask=at.api_key_mask if at.api_key_ciphertext else None,
+            unregistered_email=at.unregistered_email,
+            configured=at.configured,
+        ),
+        defaults=tenant.defaults,
+        notifications=tenant.notifications,
+        rules_version=tenant.rules_version,
+        webhooks_registered=tenant.webhooks is not None,
+        revision=tenant.revision,
+        updated_at=tenant.updated_at,
+    )
+
+
+def mask_api_key(api_key: str) -> str:
+    """`user@domain:1SuperSecurePassword@MG` -> `****@MG`: enough to tell two keys apart, useless to an attacker.
+
+    Short passwords show nothing at all."""
+    secret = api_key.split(":", 1)[1] if ":" in api_key else ""
+    return "****" + (secret[-3:] if len(secret) >= 12 else "")
+
+
+def clean_host(raw: str) -> str:
+    """Validate the endpoint host the way the Autotask client will (host only; scheme and path are stripped)."""
+    from helpdesk.autotask.config import AutotaskSettings
+    from helpdesk.autotask.credentials import normalise_host
+
+    host = normalise_host(raw)
+    if not host:
+        raise Invalid(
+            "Enter the Autotask API endpoint host.",
+            fields=[FieldError("autotask.host", "Enter the API endpoint host, for example webservices5.autotask.net.")],
+        )
+    if len(host) > 255 or "@" in host or not AutotaskSettings.from_env().host_allowed(host):
+        message = (
+            "The API endpoint must be an Autotask web services host such as webservices5.autotask.net "
+            "(do not add https:// or the path after the host)."
+        )
+        raise Invalid(message, fields=[FieldError("autotask.host", message)])
+    return host
+
+
+def split_api_key(raw: str) -> tuple[str, str]:
+    """`username@domain:password` split at the FIRST colon (the password may contain `@` and `:`)."""
+    message = "The API key must look like username@domain:password."
+    if len(raw) > MAX_API_KEY or ":" not in raw or any(c in "\r\n\0" for c in raw):
+        raise Invalid(message, fields=[FieldError("autotask.api_key", message)])
+    user, secret = raw.split(":", 1)
+    user = user.strip()
+    if not user or "@" not in user or user.startswith("@") or user.endswith("@") or any(c.isspace() for c in user):
+        message = "The API key must start with the API user name, like username@domain:password."
+        raise Invalid(message, fields=[FieldError("autotask.api_key", message)])
+    if not secret:
+        message = "The API key must end with the API user's password: username@domain:password."
+        raise Invalid(message, fields=[FieldError("autotask.api_key", message)])
+    return user, secret
+
+
+def clean_integration_code(raw: str) -> str:
+    code = raw.strip()
+    if not code or any(c.isspace() for c in code):
+        message = "Enter the API integration code (the API user's tracking identifier), without spaces."
+        raise Invalid(message, fields=[FieldError("autotask.integration_code", message)])
+    return code
+
+
+def clean_email(raw: str, field: str) -> str:
+    email = raw.strip()
+    if not EMAIL_PATTERN.match(email):
+        message = "Enter a valid e-mail address, such as unregistered@helpdeskbuttons.com."
+        raise Invalid(message, fields=[FieldError(field, message)])
+    return email

@@ -1,0 +1,219 @@
+"""Fakes for the admin use cases: an in-memory tenant repository, a secret box, an Autotask gateway, rules."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpdesk.admin.ports import (
+    ConnectionSettings,
+    EntityAccess,
+    PicklistOption,
+    PicklistSet,
+    RulesMessage,
+    RulesOutcome,
+    ZoneInfo,
+)
+from helpdesk.admin.service import AdminService
+from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant, utcnow
+from helpdesk.domain.tokens import new_id, new_token, token_hash
+
+
+class MemoryTenants:
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.credentials: dict[str, Credential] = {}
+        self.rules: dict[str, list[RulesVersion]] = {}
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self.tenants.get(tenant_id)
+
+    def create(self, tenant: Tenant) -> Tenant:
+        if tenant.tenant_id in self.tenants:
+            raise ConflictError("exists")
+        stored = tenant.model_copy(update={"revision": 1})
+        self.tenants[tenant.tenant_id] = stored
+        return stored
+
+    def save(self, tenant: Tenant) -> Tenant:
+        current = self.tenants.get(tenant.tenant_id)
+        if current is None or current.revision != tenant.revision:
+            raise ConflictError("changed")
+        stored = tenant.model_copy(update={"revision": tenant.revision + 1, "updated_at": utcnow()})
+        self.tenants[tenant.tenant_id] = stored
+        return stored
+
+    def list_tenants(self) -> list[Tenant]:
+        return sorted(self.tenants.values(), key=lambda t: t.tenant_id)
+
+    def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential:
+        token = new_token(kind.value)
+        credential = Credential(
+            credential_id=new_id(f"{kind.value}_"),
+            tenant_id=tenant_id,
+            kind=kind,
+            label=label,
+            token_hash=token_hash(token),
+            token_hint=token[-4:],
+        )
+        self.credentials[credential.token_hash] = credential
+        return IssuedCredential(credential=credential, token=token)
+
+    def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None:
+        c = self.credentials.get(token_hash(token))
+        return c if c and c.kind is kind and c.active else None
+
+    def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]:
+        return [c for c in self.credentials.values() if c.tenant_id == tenant_id and c.kind is kind]
+
+    def revoke_credential(self, tenant_id: str, kind: CredentialKind, credential_id: str) -> bool:
+        for h, c in self.credentials.items():
+            if c.tenant_id == tenant_id and c.kind is kind and c.credential_id == credential_id:
+                if c.active:
+                    self.credentials[h] = c.model_copy(update={"revoked_at": utcnow()})
+                return True
+        return False
+
+    def add_rules_version(self, tenant_id: str, source: str, author: str = "", note: str = "") -> RulesVersion:
+        versions = self.rules.setdefault(tenant_id, [])
+        v = RulesVersion(tenant_id=tenant_id, version=len(versions) + 1, source=source, author=author, note=note)
+        versions.append(v)
+        return v
+
+    def get_rules_version(self, tenant_id: str, version: int) -> RulesVersion | None:
+        return next((v for v in self.rules.get(tenant_id, []) if v.version == version), None)
+
+    def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]:
+        return list(self.rules.get(tenant_id, []))
+
+
+class FakeSecretBox:
+    """Reversible, tenant-bound 'encryption' (opening with another tenant id fails, like a KMS context)."""
+
+    def seal(self, tenant_id: str, plaintext: str) -> str:
+        return base64.b64encode(json.dumps([tenant_id, plaintext[::-1]]).encode()).decode()
+
+    def open(self, tenant_id: str, ciphertext: str) -> str:
+        from helpdesk.adapters.kms import SecretDecryptionError
+
+        owner, reversed_text = json.loads(base64.b64decode(ciphertext))
+        if owner != tenant_id:
+            raise SecretDecryptionError("wrong context")
+        return str(reversed_text[::-1])
+
+
+def demo_picklists() -> PicklistSet:
+    def opts(*labels: str, parent: str | None = None) -> list[PicklistOption]:
+        return [PicklistOption(value=str(i + 1), label=label, parent=parent) for i, label in enumerate(labels)]
+
+    return PicklistSet(
+        fields={
+            "queue": opts("Client Portal", "Tier 1 Support", "Tier 2 Support"),
+            "priority": opts("Critical", "High", "Medium", "Low"),
+            "ticketStatus": opts("New", "In Progress", "Complete"),
+            "type": opts("Service Request", "Incident", "Problem", "Alert"),
+            "source": opts("Phone", "Email", "Web Portal", "Other"),
+            "issue": opts("Hardware", "Software"),
+            "subIssue": [
+                PicklistOption(value="11", label="Printer", parent="1"),
+                PicklistOption(value="12", label="Office", parent="2"),
+            ],
+            "category": opts("Standard", "AEM Alert"),
+            "worktype": [PicklistOption(value="29682800", label="Remote Support")],
+        }
+    )
+
+
+@dataclass
+class FakeGateway:
+    """Autotask as the admin use cases see it. Set `fail[method] = exception` to inject a failure."""
+
+    contacts: set[str] = field(default_factory=lambda: {"unregistered@helpdeskbuttons.com"})
+    access: dict[str, EntityAccess] = field(default_factory=dict)
+    lists: PicklistSet = field(default_factory=demo_picklists)
+    fail: dict[str, BaseException] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    webhooks: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    connections: list[ConnectionSettings] = field(default_factory=list)
+    next_id: int = 100
+
+    def __call__(self, connection: ConnectionSettings) -> FakeGateway:
+        self.connections.append(connection)
+        return self
+
+    def _enter(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise self.fail[name]
+
+    def zone(self) -> ZoneInfo:
+        self._enter("zone")
+        return ZoneInfo(name="Demo Zone", url="https://webservices5.autotask.net/ATServicesRest/")
+
+    def check_authentication(self) -> None:
+        self._enter("check_authentication")
+
+    def entity_access(self, entity: str) -> EntityAccess:
+        self._enter("entity_access")
+        return self.access.get(entity, EntityAccess(entity=entity))
+
+    def contact_exists(self, email: str) -> bool:
+        self._enter("contact_exists")
+        return email.lower() in self.contacts
+
+    def picklists(self) -> PicklistSet:
+        self._enter("picklists")
+        return self.lists
+
+    def register_webhooks(self, url: str, secret: str, name: str) -> tuple[int, int]:
+        self._enter("register_webhooks")
+        ids = (self.next_id, self.next_id + 1)
+        self.next_id += 2
+        for i in ids:
+            self.webhooks[i] = (url, secret, name)
+        return ids
+
+    def delete_webhooks(self, ticket_webhook_id: int | None, note_webhook_id: int | None) -> None:
+        self._enter("delete_webhooks")
+        for i in (ticket_webhook_id, note_webhook_id):
+            if i is not None:
+                self.webhooks.pop(i, None)
+
+
+class FakeRules:
+    """Python's own compiler for syntax errors; `evaluate` runs nothing, it echoes variables with a change."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def validate(self, tenant_id: str, source: str) -> RulesOutcome:
+        self.calls.append(("validate", tenant_id))
+        try:
+            compile(source, "<rules>", "exec")
+        except SyntaxError as exc:
+            return RulesOutcome(ok=False, errors=[RulesMessage(str(exc.msg), exc.lineno, exc.offset)])
+        warnings = [RulesMessage("use == to compare with a literal", 1, 1)] if " is '" in source else []
+        return RulesOutcome(ok=True, warnings=warnings)
+
+    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        self.calls.append(("evaluate", tenant_id))
+        checked = self.validate(tenant_id, source)
+        if not checked.ok:
+            return checked
+        out = dict(variables)
+        changed: dict[str, Any] = {}
+        if "priority = 'Critical'" in source:
+            out["priority"] = changed["priority"] = "Critical"
+        return RulesOutcome(ok=True, variables=out, changed=changed)
+
+
+def make_service(
+    tenants: Any = None, secrets: Any = None, gateway: FakeGateway | None = None, rules: FakeRules | None = None
+) -> tuple[AdminService, MemoryTenants | Any, FakeGateway, FakeRules]:
+    repo = tenants if tenants is not None else MemoryTenants()
+    gw = gateway or FakeGateway()
+    rr = rules or FakeRules()
+    return AdminService(tenants=repo, secrets=secrets or FakeSecretBox(), rules=rr, autotask=gw), repo, gw, rr
