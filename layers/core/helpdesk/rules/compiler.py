@@ -203,15 +203,16 @@ class _Validator:
             if depth > self.limits.max_depth and not too_deep:
                 too_deep = True
                 self.error(node, "too-deep", f"code is nested too deeply (more than {self.limits.max_depth} levels)")
-            self.check(node)
-            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+            if self.check(node):
+                stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
         self.check_names()
 
-    def check(self, node: ast.AST) -> None:
+    def check(self, node: ast.AST) -> bool:
+        """Check one node; False when it is forbidden outright (its children are not reported as well)."""
         kind = type(node)
         if kind not in _ALLOWED:
             self.error(node, "forbidden", _FORBIDDEN.get(kind, f"`{kind.__name__}` is not allowed in rules"))
-            return
+            return False
         if isinstance(node, ast.Name):
             self.check_name(node)
         elif isinstance(node, ast.Attribute):
@@ -243,6 +244,8 @@ class _Validator:
                 self.error(node, "forbidden", "augmented assignment to a slice is not supported in rules")
         elif isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
             self.error(node, "private-name", f"keyword arguments starting with '_' cannot be used ({node.arg})")
+
+        return True
 
     @staticmethod
     def is_literal(compare: ast.Compare, right: ast.expr) -> bool:

@@ -8,24 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-READ_ONLY: Final = ("selections", "hostname", "email", "name", "ip", "mac", "contactName", "businessName")
-READ_WRITE: Final = (
-    "msg",
-    "subject",
-    "append",
-    "priority",
-    "ticketStatus",
-    "queue",
-    "type",
-    "source",
-    "issue",
-    "subIssue",
-    "category",
-    "worktype",
-    "priv_append",
-)
-EXCEPTION: Final = "exception"
-ALL: Final = frozenset((*READ_ONLY, *READ_WRITE, EXCEPTION))
+from helpdesk.domain.rules import EXCEPTION_VARIABLE, READ_ONLY_VARIABLES, READ_WRITE_VARIABLES, RULE_VARIABLES
+
+READ_ONLY: Final = READ_ONLY_VARIABLES
+READ_WRITE: Final = READ_WRITE_VARIABLES
+EXCEPTION: Final = EXCEPTION_VARIABLE
+ALL: Final = RULE_VARIABLES
 READ_ONLY_SET: Final = frozenset(READ_ONLY)
 
 
