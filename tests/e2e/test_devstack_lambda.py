@@ -1,0 +1,61 @@
+"""The devstack's Lambda Invoke API, used through boto3 exactly as the functions use it in AWS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _lambda(devstack: Any) -> Any:
+    return boto3.client("lambda", endpoint_url=devstack.lambda_url, **devstack.client_kwargs(read_timeout=30))
+
+
+def test_rules_function_is_invocable_by_the_name_the_dispatcher_gets(devstack: Any) -> None:
+    # Given the name the template hands the dispatcher as RULES_FUNCTION_NAME (!Ref RulesFunction)
+    name = devstack.resources["RulesFunction"]["Ref"]
+    # When invoked through boto3, by name and by ARN
+    for function in (name, devstack.resources["RulesFunction"]["Arn"]):
+        answer = _lambda(devstack).invoke(FunctionName=function, Payload=json.dumps({"any": "event"}).encode())
+        # Then it answers like Lambda: 200, no function error, a JSON payload
+        assert answer["StatusCode"] == 200
+        assert "FunctionError" not in answer
+        assert isinstance(json.loads(answer["Payload"].read()), dict)
+
+
+def test_handler_exception_surfaces_as_unhandled_function_error(devstack: Any) -> None:
+    # The dispatcher's handler rejects an event that is not an SQS batch: a real exception in a real worker.
+    name = devstack.resources["DispatcherFunction"]["Ref"]
+    answer = _lambda(devstack).invoke(FunctionName=name, Payload=b'{"not": "an sqs event"}')
+    assert answer["StatusCode"] == 200
+    assert answer["FunctionError"] == "Unhandled"
+    error = json.loads(answer["Payload"].read())
+    assert set(error) >= {"errorMessage", "errorType", "stackTrace"}
+
+
+def test_unknown_function_is_resource_not_found(devstack: Any) -> None:
+    client = _lambda(devstack)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName="helpdesk-NoSuchFunction", Payload=b"{}")
+
+
+def test_async_invocation_is_accepted(devstack: Any) -> None:
+    answer = _lambda(devstack).invoke(
+        FunctionName=devstack.resources["RulesFunction"]["Ref"], InvocationType="Event", Payload=b"{}"
+    )
+    assert answer["StatusCode"] == 202
+
+
+def test_stats_endpoint_reports_durations_and_memory(devstack: Any) -> None:
+    _lambda(devstack).invoke(FunctionName=devstack.resources["RulesFunction"]["Ref"], Payload=b"{}")
+    import requests
+
+    stats = requests.get(f"{devstack.lambda_url}/devstack/stats", timeout=10).json()
+    rules = stats["functions"]["RulesFunction"]
+    assert rules["invocations"] >= 1
+    assert rules["duration_ms"]["count"] >= 1 and rules["duration_ms"]["p50"] is not None
+    assert rules["peak_rss_mb"] > 0
