@@ -74,7 +74,14 @@ class ClientGateway:
 
     def entity_access(self, entity: str) -> EntityAccess:
         # GET /V1.0/{Entity}/entityInformation -> {"info": {canCreate, userAccessForCreate, ...}}
-        body = self._client._call("GET", f"{entity}/entityInformation", entity=entity)
+        from helpdesk.autotask.errors import NotFound
+
+        try:
+            body = self._client._call("GET", f"{entity}/entityInformation", entity=entity)
+        except NotFound:
+            # Not described (an old zone or a simulator): probe reading with a one-record query instead.
+            self._client.query(entity, [{"op": "gte", "field": "id", "value": 0}], max_records=1, limit=1)
+            return EntityAccess(entity=entity, verified=False)
         info = body.get("info") if isinstance(body, dict) else None
         if not isinstance(info, dict):
             from helpdesk.autotask.errors import ResponseError

@@ -211,7 +211,16 @@ def _autotask_checks(report: _Run, gateway: AutotaskGateway, tenant: Tenant) -> 
         if isinstance(info, BaseException):
             report.add(id_, name, Status.FAIL, _failure(info), started=started)
             continue
-        if getattr(info, entity_attr) and getattr(info, user_attr):
+        if not info.verified and entity_attr != "can_query":
+            report.add(
+                id_,
+                name,
+                Status.PASS,
+                f"Autotask did not describe {entity}, so this could not be checked in advance; the first ticket "
+                "will show it.",
+                started=started,
+            )
+        elif getattr(info, entity_attr) and getattr(info, user_attr):
             report.add(id_, name, Status.PASS, f"The API user may {name.lower()}.", started=started)
         else:
             report.add(

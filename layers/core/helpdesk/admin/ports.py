@@ -33,6 +33,7 @@ class EntityAccess:
     user_query: bool = True
     user_create: bool = True
     user_update: bool = True
+    verified: bool = True  # False: Autotask did not describe the entity; only reads could be probed
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class RulesOutcome:
     changed: dict[str, Any] = field(default_factory=dict)
     exception: str | None = None
     output: str = ""
+    helpers: dict[str, Any] = field(default_factory=dict)
 
 
 class RulesRunner(Protocol):

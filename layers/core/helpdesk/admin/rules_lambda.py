@@ -7,11 +7,12 @@ working if the result grows fields.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from helpdesk import aws
-from helpdesk.admin.errors import Upstream
+from helpdesk.admin.errors import FieldError, Invalid, Upstream
 from helpdesk.admin.ports import RulesMessage, RulesOutcome
 
 
@@ -20,18 +21,10 @@ class LambdaRulesRunner:
         self._function = function_name
 
     def validate(self, tenant_id: str, source: str) -> RulesOutcome:
-        return parse_outcome(
-            self._invoke(
-                {"action": "validate", "tenant_id": tenant_id, "version": 0, "source": source, "variables": {}}
-            )
-        )
+        return parse_outcome(self._invoke(_request("validate", tenant_id, source, {})))
 
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        return parse_outcome(
-            self._invoke(
-                {"action": "evaluate", "tenant_id": tenant_id, "version": 0, "source": source, "variables": variables}
-            )
-        )
+        return parse_outcome(self._invoke(_request("test", tenant_id, source, variables)))
 
     def _invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -54,44 +47,70 @@ class LambdaRulesRunner:
         return parsed
 
 
+def _request(action: str, tenant_id: str, source: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Unsaved source gets a content-derived version, so the engine's compile cache never mixes drafts."""
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+    return {
+        "action": action,
+        "tenant_id": tenant_id,
+        "version": f"draft-{digest}",
+        "source": source,
+        "variables": variables,
+    }
+
+
 def _message(item: Any) -> RulesMessage:
     if isinstance(item, str):
         return RulesMessage(message=item)
     if isinstance(item, dict):
         line = item.get("line", item.get("lineno"))
-        column = item.get("column", item.get("col", item.get("offset")))
+        column = item.get("column", item.get("col"))
         return RulesMessage(
-            message=str(item.get("message") or item.get("msg") or item.get("text") or "error"),
-            line=int(line) if isinstance(line, int) else None,
-            column=int(column) if isinstance(column, int) else None,
+            message=str(item.get("message") or item.get("msg") or "error"),
+            line=line if isinstance(line, int) and line > 0 else None,
+            column=column if isinstance(column, int) and column > 0 else None,
         )
     return RulesMessage(message=str(item))
 
 
 def parse_outcome(doc: dict[str, Any]) -> RulesOutcome:
-    errors_raw = doc.get("errors") or []
-    if isinstance(doc.get("error"), dict | str) and not errors_raw:
-        errors_raw = [doc["error"]]
-    if doc.get("syntax_error"):
-        errors_raw = [doc["syntax_error"], *errors_raw]
-    errors = [_message(e) for e in errors_raw if e]
+    """A RuleResult document (helpdesk.domain.rules) -> RulesOutcome."""
+    status = doc.get("status", "ok")
+    if status == "invalid_request":
+        message = str(doc.get("request_error") or "the request was not understood")
+        raise Invalid(f"The rules engine refused the request: {message}", fields=[FieldError("variables", message)])
+    if status != "ok":
+        raise Upstream("The rules engine failed while checking these rules; try again.")
+    errors = [_message(e) for e in doc.get("errors") or []]
     warnings = [_message(w) for w in doc.get("warnings") or []]
-    ok_value = doc.get("ok")
-    ok = bool(ok_value) if ok_value is not None else not errors
-    variables = doc.get("variables") or doc.get("result") or {}
-    changed = doc.get("changed") or doc.get("changes") or {}
-    if isinstance(changed, list):
-        changed = {str(k): variables.get(str(k)) for k in changed} if isinstance(variables, dict) else {}
+    valid = doc.get("valid")
+    ok = (bool(valid) if valid is not None else True) and not errors
+    variables = doc.get("variables") if isinstance(doc.get("variables"), dict) else {}
+    assert isinstance(variables, dict)
+    changed_raw = doc.get("changed") or []
+    changed = (
+        {str(k): variables.get(str(k)) for k in changed_raw}
+        if isinstance(changed_raw, list)
+        else dict(changed_raw)
+        if isinstance(changed_raw, dict)
+        else {}
+    )
     exception = doc.get("exception")
-    output = doc.get("output") or doc.get("stdout") or ""
-    if isinstance(output, list):
-        output = "\n".join(str(o) for o in output)
+    runtime = doc.get("error")
+    line = runtime.get("line") if isinstance(runtime, dict) else None
+    if exception and isinstance(line, int) and line > 0 and f"line {line}" not in str(exception):
+        exception = f"{exception} (line {line})"
+    if "exception" in changed:
+        changed["exception"] = exception
+    output = doc.get("output") or []
+    helpers = doc.get("helpers") if isinstance(doc.get("helpers"), dict) else {}
     return RulesOutcome(
-        ok=ok and not errors,
+        ok=ok,
         errors=errors,
         warnings=warnings,
-        variables=variables if isinstance(variables, dict) else {},
-        changed=changed if isinstance(changed, dict) else {},
+        variables=variables,
+        changed=changed,
         exception=str(exception) if exception else None,
-        output=str(output),
+        output="\n".join(str(o) for o in output) if isinstance(output, list) else str(output),
+        helpers=helpers or {},
     )

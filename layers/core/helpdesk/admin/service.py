@@ -94,6 +94,7 @@ class RulesTestResult(RulesCheck):
     changed: dict[str, Any] = Field(default_factory=dict)
     exception: str | None = None
     output: str = ""
+    helpers: dict[str, Any] = Field(default_factory=dict)
 
 
 class WebhookView(BaseModel):
@@ -354,6 +355,7 @@ class AdminService:
             changed=outcome.changed,
             exception=outcome.exception,
             output=outcome.output,
+            helpers=outcome.helpers,
         )
 
     @staticmethod

@@ -1,0 +1,481 @@
+/* Helpdesk Buttons settings page: plain JS, no framework. Talks to /v1/admin/* with the admin token. */
+"use strict";
+(function () {
+  const BASE = document.body.dataset.base || "";
+  const API = BASE + "/v1/admin";
+  const TOKEN_KEY = "helpdesk.admin.token";
+  const $ = (id) => document.getElementById(id);
+  const DEFAULT_FIELDS = [
+    ["queue", "Queue"], ["priority", "Priority"], ["ticketStatus", "Status"], ["type", "Type"],
+    ["source", "Source"], ["issue", "Issue"], ["subIssue", "Sub-issue"], ["category", "Category"],
+    ["worktype", "Work type"],
+  ];
+  const EVENTS = [
+    ["created", "Ticket created"], ["status_changed", "Status changed"],
+    ["reply", "New reply from a technician"], ["completed", "Ticket completed"],
+  ];
+  const SAMPLE = {
+    selections: ["This is an emergency"], msg: "My printer is on fire!", subject: "Printer on fire",
+    append: "", email: "jane@contoso.com", name: "Jane Doe", hostname: "PC-042", ip: "10.0.0.42",
+    mac: "00:11:22:33:44:55", contactName: "Jane Doe", businessName: "Contoso", priority: "Medium",
+  };
+  let settings = null;
+  let picklists = null;
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || ("HTTP " + status));
+      this.status = status; this.body = body || {};
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json", Authorization: "Bearer " + (sessionStorage.getItem(TOKEN_KEY) || "") };
+    const init = { method, headers };
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    let resp;
+    try { resp = await fetch(API + path, init); } catch (e) { throw new ApiError(0, { message: "The service is not reachable. Check your connection and try again." }); }
+    const text = await resp.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = { message: text.slice(0, 200) }; }
+    if (resp.status === 401 && path !== "/me") { signOut("Your session ended. Sign in again."); }
+    if (!resp.ok) throw new ApiError(resp.status, data);
+    return data;
+  }
+
+  function say(id, text, kind) {
+    const el = $(id); el.textContent = text || ""; el.className = "status" + (kind ? " " + kind : "");
+  }
+
+  async function busy(button, fn) {
+    button.disabled = true;
+    try { return await fn(); } finally { button.disabled = false; }
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v; else if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  function when(iso) { try { return new Date(iso).toLocaleString(); } catch (e) { return iso; } }
+
+  /* ------------------------------------------------------------------ session */
+  async function signIn(token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    const me = await api("GET", "/me");
+    $("tenant-name").textContent = me.name + " (" + me.tenant_id + ")";
+    $("signin").hidden = true; $("app").hidden = false; $("session").hidden = false;
+    await loadAll();
+  }
+
+  function signOut(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("app").hidden = true; $("session").hidden = true; $("signin").hidden = false;
+    $("token").value = "";
+    say("signin-status", message || "", message ? "bad" : "");
+  }
+
+  $("signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const token = $("token").value.trim();
+    if (!token) { say("signin-status", "Enter your admin token.", "bad"); return; }
+    say("signin-status", "Signing in…");
+    try { await busy($("signin-button"), () => signIn(token)); say("signin-status", ""); }
+    catch (e) { sessionStorage.removeItem(TOKEN_KEY); $("app").hidden = true; $("signin").hidden = false; say("signin-status", e.status === 401 ? "That admin token is not valid." : e.message, "bad"); }
+  });
+  $("sign-out").addEventListener("click", () => signOut());
+
+  async function loadAll() {
+    await loadSettings();
+    await Promise.allSettled([loadRules(), loadKeys(), loadCallout(), loadPicklists(false)]);
+  }
+
+  /* ------------------------------------------------------------------ settings */
+  function clearErrors(form) {
+    form.querySelectorAll("small.error").forEach((s) => { s.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
+  }
+
+  function showFieldErrors(err) {
+    let first = null;
+    for (const f of (err.body && err.body.fields) || []) {
+      const name = String(f.field || "").split(".").pop();
+      const input = $(name) || $("default-" + name);
+      const slot = $(name + "-error") || $("default-" + name + "-error");
+      if (slot) slot.textContent = f.message;
+      if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+    }
+    if (first) first.focus();
+  }
+
+  async function saveSettings(body, statusId, form) {
+    if (form) clearErrors(form);
+    say(statusId, "Saving…");
+    try {
+      settings = await api("PUT", "/settings", Object.assign({ revision: settings.revision }, body));
+      fillSettings();
+      say(statusId, "Saved.", "ok");
+      return true;
+    } catch (e) {
+      if (e.status === 422) showFieldErrors(e);
+      say(statusId, e.status === 409 ? e.message : "Not saved: " + e.message, "bad");
+      return false;
+    }
+  }
+
+  async function loadSettings() {
+    settings = await api("GET", "/settings");
+    fillSettings();
+  }
+
+  function fillSettings() {
+    const at = settings.autotask;
+    $("host").value = at.host || "";
+    $("integration_code").value = at.integration_code || "";
+    $("unregistered_email").value = at.unregistered_email || "";
+    $("api_key").value = "";
+    $("api_key").placeholder = at.api_key_set ? "Saved (" + (at.api_key_mask || "****") + "). Leave blank to keep it." : "username@domain:password";
+    renderDefaults();
+    renderNotifications();
+  }
+
+  $("connection-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const autotask = {
+      host: $("host").value.trim(), integration_code: $("integration_code").value.trim(),
+      unregistered_email: $("unregistered_email").value.trim(),
+    };
+    if ($("api_key").value) autotask.api_key = $("api_key").value;
+    const saved = await busy($("save-connection"), () => saveSettings({ autotask }, "connection-status", ev.target));
+    if (saved) loadPicklists(false);
+  });
+
+  /* ------------------------------------------------------------------ defaults and picklists */
+  function options(name) {
+    if (!picklists || !picklists.fields[name]) return [];
+    let opts = picklists.fields[name];
+    if (name === "subIssue") {
+      const issue = $("default-issue") ? $("default-issue").value : (settings.defaults.issue || "");
+      const parent = (picklists.fields.issue || []).find((o) => o.label === issue);
+      opts = parent ? opts.filter((o) => o.parent === parent.value) : [];
+    }
+    return opts;
+  }
+
+  function renderDefaults() {
+    const box = $("defaults-fields");
+    const current = {};
+    box.querySelectorAll("select").forEach((s) => { current[s.name] = s.value; });
+    box.textContent = "";
+    for (const [name, label] of DEFAULT_FIELDS) {
+      const saved = settings.defaults[name];
+      const value = name in current ? current[name] : (saved === null || saved === undefined ? "" : String(saved));
+      const select = el("select", { id: "default-" + name, name, "aria-describedby": "default-" + name + "-error" });
+      select.append(el("option", { value: "", text: "(none)" }));
+      let found = value === "";
+      for (const o of options(name)) {
+        const v = name === "worktype" ? o.value : o.label;
+        if (v === value) found = true;
+        select.append(el("option", { value: v, text: name === "worktype" ? o.label + " (" + o.value + ")" : o.label }));
+      }
+      if (!found) select.append(el("option", { value, text: value + (picklists ? " (not in Autotask)" : "") }));
+      select.value = value;
+      if (name === "issue") select.addEventListener("change", renderDefaults);
+      box.append(el("div", { class: "field" }, el("label", { for: "default-" + name, text: label }), select,
+        el("small", { class: "error", id: "default-" + name + "-error" })));
+    }
+  }
+
+  async function loadPicklists(refresh) {
+    if (!settings || !settings.autotask.configured) {
+      say("picklists-status", "Save the Autotask connection to load the options from your PSA.");
+      return;
+    }
+    say("picklists-status", "Loading options from Autotask…");
+    try {
+      picklists = await api("GET", "/picklists" + (refresh ? "?refresh=true" : ""));
+      say("picklists-status", "Options loaded from Autotask " + (picklists.cached ? "(cached " : "(") + when(picklists.fetched_at) + ").", "ok");
+    } catch (e) {
+      picklists = null;
+      say("picklists-status", "Could not load the options: " + e.message, "bad");
+    }
+    renderDefaults();
+  }
+  $("reload-picklists").addEventListener("click", () => loadPicklists(true));
+
+  $("defaults-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const defaults = {};
+    for (const [name] of DEFAULT_FIELDS) {
+      const v = $("default-" + name).value;
+      defaults[name] = v === "" ? null : (name === "worktype" ? Number(v) : v);
+    }
+    await busy($("save-defaults"), () => saveSettings({ defaults }, "defaults-status", ev.target));
+  });
+
+  /* ------------------------------------------------------------------ notifications */
+  function renderNotifications() {
+    const box = $("notification-events");
+    box.textContent = "";
+    const n = settings.notifications;
+    for (const [event, label] of EVENTS) {
+      const check = el("input", { type: "checkbox", id: "event-" + event, checked: n.events.includes(event) });
+      const area = el("textarea", { id: "template-" + event, rows: "2", maxlength: "500", "aria-label": label + " template" });
+      area.value = n.templates[event] || "";
+      box.append(el("div", { class: "event" }, el("label", { class: "check", for: "event-" + event }, check, label), area));
+    }
+  }
+
+  $("notifications-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const events = [], templates = {};
+    for (const [event] of EVENTS) {
+      if ($("event-" + event).checked) events.push(event);
+      templates[event] = $("template-" + event).value;
+    }
+    await busy($("save-notifications"), () => saveSettings({ notifications: { events, templates } }, "notifications-status", ev.target));
+  });
+
+  /* ------------------------------------------------------------------ rules editor */
+  const source = $("rules-source");
+  let badLines = new Set();
+
+  function renderGutter() {
+    const count = Math.max(1, source.value.split("\n").length);
+    const gutter = $("gutter");
+    gutter.textContent = "";
+    for (let i = 1; i <= count; i++) {
+      gutter.append(el("span", { class: badLines.has(i) ? "bad" : null, "data-line": String(i), text: String(i) }), "\n");
+    }
+    gutter.scrollTop = source.scrollTop;
+  }
+  source.addEventListener("input", () => { badLines = new Set(); renderGutter(); });
+  source.addEventListener("scroll", () => { $("gutter").scrollTop = source.scrollTop; });
+  source.addEventListener("keydown", (ev) => {
+    if (ev.key === "Tab" && !ev.shiftKey && !ev.ctrlKey && !ev.altKey) {
+      ev.preventDefault();
+      const s = source.selectionStart, e = source.selectionEnd;
+      source.setRangeText("    ", s, e, "end");
+      renderGutter();
+    }
+  });
+
+  function goToLine(line, column) {
+    const lines = source.value.split("\n");
+    let offset = 0;
+    for (let i = 0; i < Math.min(line - 1, lines.length); i++) offset += lines[i].length + 1;
+    const pos = offset + Math.max(0, (column || 1) - 1);
+    source.focus();
+    source.setSelectionRange(pos, pos);
+    source.scrollTop = Math.max(0, (line - 4) * 20);
+  }
+
+  function showProblems(errors, warnings) {
+    const list = $("rules-problems");
+    list.textContent = "";
+    badLines = new Set((errors || []).filter((e) => e.line).map((e) => e.line));
+    for (const [items, kind] of [[errors || [], "error"], [warnings || [], "warning"]]) {
+      for (const p of items) {
+        const where = p.line ? "Line " + p.line + (p.column ? ", column " + p.column : "") : "";
+        const li = el("li", { class: kind, "data-line": p.line ? String(p.line) : null });
+        if (where) li.append(el("button", { type: "button", class: "link", text: where, onclick: () => goToLine(p.line, p.column) }));
+        li.append((kind === "warning" ? "Warning: " : "") + p.message);
+        list.append(li);
+      }
+    }
+    renderGutter();
+  }
+
+  async function rulesAction(button, fn) {
+    await busy(button, async () => {
+      try { await fn(); } catch (e) {
+        const fields = (e.body && e.body.fields) || [];
+        if (e.status === 422 && fields.some((f) => f.line)) {
+          showProblems(fields.map((f) => ({ message: f.message, line: f.line, column: f.column })), []);
+          say("rules-status", "Not saved: fix the error" + (fields.length > 1 ? "s" : "") + " below.", "bad");
+          const first = fields.find((f) => f.line);
+          if (first) goToLine(first.line, first.column);
+        } else {
+          say("rules-status", e.message, "bad");
+        }
+      }
+    });
+  }
+
+  $("validate-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
+    const r = await api("POST", "/rules/validate", { source: source.value });
+    showProblems(r.errors, r.warnings);
+    say("rules-status", r.ok ? "No syntax errors." + (r.warnings.length ? " See the warnings below." : "") : "Syntax error: see below.", r.ok ? "ok" : "bad");
+    if (!r.ok && r.errors[0] && r.errors[0].line) goToLine(r.errors[0].line, r.errors[0].column);
+  }));
+
+  $("test-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
+    let variables;
+    try { variables = JSON.parse($("rules-sample").value || "{}"); } catch (e) {
+      $("rules-test-panel").open = true; say("rules-status", "The sample inputs are not valid JSON: " + e.message, "bad"); return;
+    }
+    const r = await api("POST", "/rules/test", { source: source.value, variables });
+    showProblems(r.errors, r.warnings);
+    const body = $("rules-vars");
+    body.textContent = "";
+    const names = Object.keys(r.variables || {}).sort();
+    for (const name of names) {
+      const changed = Object.prototype.hasOwnProperty.call(r.changed || {}, name);
+      body.append(el("tr", { class: changed ? "changed" : null }, el("td", { text: name + (changed ? " (changed)" : "") }),
+        el("td", { text: JSON.stringify(r.variables[name]) })));
+    }
+    for (const name of Object.keys(r.helpers || {}).sort()) {
+      body.append(el("tr", {}, el("td", { text: name + " (helper)" }), el("td", { text: JSON.stringify(r.helpers[name]) })));
+    }
+    $("rules-output").hidden = !r.output;
+    $("rules-output").textContent = r.output || "";
+    $("rules-test-result").hidden = !r.ok;
+    if (!r.ok) say("rules-status", "Syntax error: see below.", "bad");
+    else if (r.exception) say("rules-status", "The rules set exception: no ticket would be created. The user would see: " + r.exception, "bad");
+    else say("rules-status", "Test ran. " + Object.keys(r.changed || {}).length + " variable(s) changed.", "ok");
+  }));
+
+  $("save-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
+    const saved = await api("POST", "/rules", { source: source.value, note: $("rules-note").value });
+    showProblems([], []);
+    $("rules-note").value = "";
+    say("rules-status", "Saved as version " + saved.version + ".", "ok");
+    await loadHistory();
+  }));
+
+  async function loadRules() {
+    if (!$("rules-sample").value) $("rules-sample").value = JSON.stringify(SAMPLE, null, 2);
+    const active = await api("GET", "/rules");
+    source.value = active.source || "";
+    renderGutter();
+    await loadHistory();
+  }
+
+  async function loadHistory() {
+    const versions = await api("GET", "/rules/versions");
+    const body = $("rules-history");
+    body.textContent = "";
+    if (!versions.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No versions saved yet." })));
+    for (const v of versions) {
+      const actions = el("td", {});
+      actions.append(el("button", { type: "button", class: "link", text: "View", onclick: async () => {
+        const full = await api("GET", "/rules/versions/" + v.version);
+        source.value = full.source || ""; showProblems([], []);
+        say("rules-status", "Showing version " + v.version + " in the editor (not saved).");
+      } }));
+      if (!v.active) {
+        actions.append(" ", el("button", { type: "button", class: "link", text: "Roll back to this", onclick: () => rulesAction(actions, async () => {
+          const saved = await api("POST", "/rules/rollback", { version: v.version });
+          source.value = saved.source || ""; showProblems([], []);
+          say("rules-status", "Rolled back: version " + v.version + " is active again as version " + saved.version + ".", "ok");
+          await loadHistory();
+        }) }));
+      }
+      body.append(el("tr", {}, el("td", { text: "v" + v.version + (v.active ? " (active)" : "") }), el("td", { text: when(v.created_at) }),
+        el("td", { text: v.author || "" }), el("td", { text: v.note || "" }), actions));
+    }
+  }
+
+  /* ------------------------------------------------------------------ callout URL and webhooks */
+  async function loadCallout() {
+    try {
+      const urls = await api("GET", "/callout-url");
+      $("callout-url").value = urls.extension_callout_url;
+      say("webhooks-status", urls.webhooks_registered ? "Webhooks are registered." : "Webhooks are not registered.");
+    } catch (e) { say("callout-status", e.message, "bad"); }
+  }
+
+  async function copy(inputId, statusId) {
+    const input = $(inputId);
+    input.select();
+    try { await navigator.clipboard.writeText(input.value); say(statusId, "Copied.", "ok"); }
+    catch (e) { say(statusId, "Press Ctrl+C to copy the selected text."); }
+  }
+  $("copy-callout").addEventListener("click", () => copy("callout-url", "callout-status"));
+  $("copy-key").addEventListener("click", () => copy("new-key-value", "keys-status"));
+
+  $("rotate-callout").addEventListener("click", (ev) => busy(ev.target, async () => {
+    if (!window.confirm("Rotate the Ticket Notification URL? The current URL stops working at once; update your Extension Callout afterwards.")) return;
+    try {
+      const urls = await api("POST", "/callout-url/rotate");
+      $("callout-url").value = urls.extension_callout_url;
+      say("callout-status", urls.note || "Rotated.", "ok");
+    } catch (e) { say("callout-status", e.message, "bad"); }
+  }));
+
+  $("register-webhooks").addEventListener("click", (ev) => busy(ev.target, async () => {
+    say("webhooks-status", "Registering in Autotask…");
+    try {
+      const w = await api("POST", "/webhooks");
+      say("webhooks-status", "Registered: TicketWebhook " + w.ticket_webhook_id + ", TicketNoteWebhook " + w.note_webhook_id + ".", "ok");
+    } catch (e) { say("webhooks-status", e.message, "bad"); }
+  }));
+
+  $("unregister-webhooks").addEventListener("click", (ev) => busy(ev.target, async () => {
+    try { await api("DELETE", "/webhooks"); say("webhooks-status", "Webhooks removed.", "ok"); }
+    catch (e) { say("webhooks-status", e.message, "bad"); }
+  }));
+
+  /* ------------------------------------------------------------------ button keys */
+  async function loadKeys() {
+    const keys = await api("GET", "/keys");
+    const body = $("keys-list");
+    body.textContent = "";
+    if (!keys.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No button keys yet." })));
+    for (const k of keys) {
+      const actions = el("td", {});
+      if (k.active) actions.append(el("button", { type: "button", class: "link", text: "Revoke", "data-key": k.id, onclick: (ev) => busy(ev.target, async () => {
+        if (!window.confirm("Revoke the key \"" + (k.label || k.hint) + "\"? Agents using it stop working at once.")) return;
+        try { await api("DELETE", "/keys/" + encodeURIComponent(k.id)); say("keys-status", "Key revoked.", "ok"); await loadKeys(); }
+        catch (e) { say("keys-status", e.message, "bad"); }
+      }) }));
+      body.append(el("tr", {}, el("td", { text: k.label || "(no label)" }), el("td", { class: "mono", text: "…" + k.hint }),
+        el("td", { text: when(k.created_at) }), el("td", { text: k.active ? "Active" : "Revoked " + when(k.revoked_at) }), actions));
+    }
+  }
+
+  $("key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    return busy($("create-key"), async () => {
+      try {
+        const issued = await api("POST", "/keys", { label: $("key-label").value.trim() });
+        $("new-key-value").value = issued.token;
+        $("new-key").hidden = false;
+        $("key-label").value = "";
+        say("keys-status", "Key created.", "ok");
+        await loadKeys();
+      } catch (e) { say("keys-status", e.message, "bad"); }
+    });
+  });
+
+  /* ------------------------------------------------------------------ Integration Test */
+  const ICON = { pass: "✓", fail: "✗", skip: "–" };
+  $("run-test").addEventListener("click", (ev) => busy(ev.target, async () => {
+    const list = $("test-results");
+    list.textContent = "";
+    say("test-status", "Running the Integration Test…");
+    try {
+      const report = await api("POST", "/integration-test");
+      for (const c of report.checks) {
+        const msg = el("span", { class: "msg" }, c.message);
+        if (c.hint) msg.append(el("span", { class: "hint", text: c.hint }));
+        list.append(el("li", { class: c.status, "data-check": c.id, "data-status": c.status },
+          el("span", { class: "icon", "aria-hidden": "true", text: ICON[c.status] || "?" }),
+          el("span", { class: "name" }, el("span", { class: "sr-only", text: c.status + ": " }), c.name), msg));
+      }
+      const failed = report.checks.filter((c) => c.status === "fail").length;
+      say("test-status", report.ok ? "All checks passed." : failed + " check(s) failed.", report.ok ? "ok" : "bad");
+    } catch (e) { say("test-status", e.message, "bad"); }
+  }));
+
+  /* ------------------------------------------------------------------ start */
+  renderGutter();
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signIn(saved).catch(() => signOut("Sign in again."));
+})();
