@@ -241,10 +241,12 @@ class AgentClient:
                 "The button key was refused (401 unauthorized): check --key / HELPDESK_BUTTON_KEY"
                 + (f" ({message})" if message else "")
             )
-        if status == 403 and "Missing Authentication Token" in message:
+        if status == 403:
+            # The agent API answers 401 for key problems; a 403 ("Missing Authentication Token" or "Forbidden")
+            # comes from API Gateway itself: an unknown route or stage, i.e. a wrong base URL.
             return UnreachableError(
-                f"{url} is not a route of the helpdesk API: check --api-url / HELPDESK_API_URL "
-                "(it must be the stage URL, e.g. http://127.0.0.1:3000/prod)"
+                f"{url} is not a route of the helpdesk API (403 {message or 'Forbidden'}): check --api-url / "
+                "HELPDESK_API_URL (it must be the stage URL, e.g. http://127.0.0.1:3000/prod)"
             )
         if status == 413:
             return AttachmentError(f"The API refused the request as too large (413): {message or 'payload too large'}")
