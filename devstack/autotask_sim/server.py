@@ -32,6 +32,7 @@ from devstack.autotask_sim.catalogue import FIELDS_INFO_ENTITIES, QUERYABLE, WEB
 from devstack.autotask_sim.notify import Notifier
 from devstack.autotask_sim.store import (
     INTEGRATION_CODE_TEXT,
+    PERMISSION_TEXT,
     THREAD_LIMIT,
     THREAD_LIMIT_TEXT,
     ZONE_TEXT,
@@ -378,6 +379,7 @@ class AutotaskSimulator:
                 ("throttle", f.throttle_rate),
                 ("thread_limit", f.thread_limit_rate),
                 ("error", f.error_rate),
+                ("denied", f.permission_denied_rate),
                 ("drop", f.drop_after_commit_rate if write else 0.0),
             ):
                 if rate > 0 and self._rand.random() < rate and f.take():
@@ -560,6 +562,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(429, THREAD_LIMIT_TEXT)
         if kind == "error":
             raise SimError(500, "An unexpected error has occurred. Please try again later.")
+        if kind == "denied":
+            raise SimError(500, PERMISSION_TEXT)
         key = (db.tenant.database, code, entity)
         if not sim._enter(key):
             raise SimError(429, THREAD_LIMIT_TEXT)

@@ -32,6 +32,7 @@ THREAD_LIMIT_TEXT = "Thread Threshold Exceeded — The Autotask API thread thres
 INTEGRATION_CODE_TEXT = "IntegrationCode is invalid."
 ZONE_TEXT = "Zone information could not be determined"
 MAX_RECORDS_TEXT = "maxCountOfRecordsToReturn must be between 1 and 500"
+PERMISSION_TEXT = "The logged in Resource does not have the adequate permissions to perform this action."
 
 
 class SimError(Exception):
@@ -72,6 +73,7 @@ class Faults:
     retry_after: float = 1.0
     thread_limit_rate: float = 0.0
     drop_after_commit_rate: float = 0.0
+    permission_denied_rate: float = 0.0  # 500 "does not have the adequate permissions" (django-autotask)
     outage_until: float | None = None  # epoch seconds; every API call answers 503 until then
     count: int | None = None
     entities: list[str] | None = None

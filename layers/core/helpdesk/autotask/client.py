@@ -214,6 +214,8 @@ def classify(status: int, texts: Sequence[str], retry_after: float | None = None
     kw: dict[str, Any] = {"status": status, "errors": texts}
     if any(t in low for t in _THREAD_TEXT):
         return e.ThreadLimitExceeded(retry_after=retry_after, **kw)
+    if "attach" in low and ("five minutes" in low or "5 minutes" in low):
+        return e.AttachmentQuotaExceeded(retry_after=retry_after or ATTACHMENT_WINDOW_SECONDS, **kw)
     if status == 429 or (any(t in low for t in _THRESHOLD_TEXT) and "exceed" in low):
         return e.Throttled(retry_after=retry_after, **kw)
     if "integrationcode is invalid" in low.replace(" code", "code"):
