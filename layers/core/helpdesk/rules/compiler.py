@@ -399,9 +399,6 @@ class _Rewriter(ast.NodeTransformer):
         guard = _BINOP_GUARDS.get(type(node.op))
         if guard is None:
             return node
-        both_const = isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant)
-        if both_const and guard != "_mod":
-            return node  # the compiler folds small constants itself and refuses to fold huge ones
         if guard == "_add" and (_is_number(node.left) or _is_number(node.right)):
             return node  # number + number cannot grow a sequence; an int grows by one bit at most
         return ast.copy_location(_call(guard, node.left, node.right), node)

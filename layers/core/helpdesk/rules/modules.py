@@ -118,7 +118,7 @@ def re_finditer(pattern: Any, string: Any, flags: int = 0) -> Iterator[Any]:
 
 def re_split(pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0) -> list[Any]:
     s = _text(string)
-    charge(len(s) * 4)
+    charge(len(s) * 16)
     return _pattern(pattern, flags).split(s, maxsplit)  # type: ignore[no-any-return]
 
 
@@ -148,7 +148,7 @@ def _rx_findall(r: Any, s: Any, *args: Any) -> Any:
 
 
 def _rx_split(r: Any, s: Any, maxsplit: int = 0) -> Any:
-    charge(4 * len(_text(s)))
+    charge(16 * len(_text(s)))
     return r.split(s, maxsplit)
 
 

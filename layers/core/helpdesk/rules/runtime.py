@@ -24,6 +24,8 @@ from typing import Any, Final, TypeVar
 
 _T = TypeVar("_T")
 
+ITEM_UNITS: Final = 8
+"""Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
 CHECK_EVERY: Final = 128
 """Steps between two checks of the step budget and the wall clock (``_lim``)."""
 
@@ -39,8 +41,8 @@ class Limits:
     max_seconds: float = 1.0
     max_string: int = 1_000_000
     max_items: int = 100_000
-    max_int_bits: int = 16_384
-    max_alloc: int = 50_000_000
+    max_int_bits: int = 14_000  # ~4,200 digits: still printable (Python refuses str() past 4,300)
+    max_alloc: int = 64_000_000
     max_output_lines: int = 200
 
 
@@ -120,7 +122,9 @@ def charge(units: int) -> None:
     m = METER
     m.alloc += units
     if m.alloc > m.max_alloc:
-        raise RulesLimitError(f"memory limit exceeded: rules may build at most {m.max_alloc:,} characters/items")
+        raise RulesLimitError(
+            f"memory limit exceeded: rules may build at most about {m.max_alloc // 1_000_000} MB of new text and lists"
+        )
 
 
 def _too_long(n: int, what: str = "string") -> RulesLimitError:
@@ -137,6 +141,8 @@ def check_len(obj: _T) -> _T:
             raise _too_long(n)
     elif n > METER.max_items:
         raise _too_long(n, "list")
+    else:
+        n *= ITEM_UNITS
     charge(n)
     return obj
 
@@ -159,6 +165,8 @@ def _repeat_guard(seq: Any, n: Any) -> None:
                 raise _too_long(total)
         elif total > METER.max_items:
             raise _too_long(total, "list")
+        else:
+            total *= ITEM_UNITS
         charge(total)
 
 
@@ -177,6 +185,8 @@ def _add(a: Any, b: Any) -> Any:
                     raise _too_long(total)
             elif total > METER.max_items:
                 raise _too_long(total, "list")
+            else:
+                total *= ITEM_UNITS
             charge(total)
     return a + b
 
@@ -187,7 +197,7 @@ def _iadd(a: Any, b: Any) -> Any:
         total = len(a) + len(b)
         if total > METER.max_items:
             raise _too_long(total, "list")
-        charge(len(b))
+        charge(len(b) * ITEM_UNITS)
         a += b
         return a
     return _add(a, b)
@@ -308,8 +318,10 @@ def _aug_item(obj: Any, key: Any, op: str, value: Any) -> None:
 
 def _slice(obj: Any, lo: Any, hi: Any, step: Any) -> Any:
     out = obj[lo:hi:step]
-    if isinstance(out, str | list | tuple):
+    if type(out) is str:
         charge(len(out))
+    elif isinstance(out, list | tuple):
+        charge(len(out) * ITEM_UNITS)
     return out
 
 
@@ -405,7 +417,7 @@ def _safe_format(template: str) -> Callable[..., str]:
 # -------------------------------------------------------------------------------------------- attribute allow-list
 def _alloc(weight: int = 1) -> Callable[[Any, str], Any]:
     def get(obj: Any, name: str) -> Any:
-        charge(len(obj) * weight)
+        charge(len(obj) * (weight if type(obj) is str else ITEM_UNITS))
         return getattr(obj, name)
 
     return get
@@ -514,7 +526,7 @@ _STR_SPLIT = ["split", "rsplit", "splitlines"]
 STR_ATTRS: Final[dict[str, Callable[[Any, str], Any] | None]] = {
     **dict.fromkeys(_STR_PLAIN),
     **{n: _alloc() for n in _STR_ALLOC},
-    **{n: _alloc(4) for n in _STR_SPLIT},
+    **{n: _alloc(16) for n in _STR_SPLIT},
     "ljust": _sized(0),
     "rjust": _sized(0),
     "center": _sized(0),
