@@ -312,3 +312,73 @@ def test_a_file_over_6_mb_exits_7_before_sending(tmp_path: Path) -> None:
     result = _press("http://127.0.0.1:9/prod", "hbk_x", "help", "--email", "a@b.c", "--name", "A", "--attach", str(big))
     assert result.returncode == 7, result.stderr
     assert "over the 6 MB limit" in result.stderr
+
+
+# ------------------------------------------------------------- the same drop against a minimal contract server
+class ContractServer:
+    """The agent API contract at its smallest (idempotent POST /v1/tickets, GET status): checks the agent and the
+    dropping proxy over real sockets without the devstack."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, dict[str, Any]] = {}
+        self.bodies: dict[str, bytes] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, doc: dict[str, Any]) -> None:
+                data = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Authorization") != "Bearer hbk_contract":
+                    return self._answer(401, {"error": "unauthorized", "message": "unknown key"})
+                sid = json.loads(body)["submission_id"]
+                if sid in server.bodies and server.bodies[sid] != body:
+                    return self._answer(409, {"error": "conflict", "message": "different body"})
+                if sid not in server.bodies:
+                    server.bodies[sid] = body
+                    server.tickets[sid] = {"ticket_number": f"T20261126.{len(server.tickets) + 1:04d}"}
+                return self._answer(202, {"id": sid, "status": "queued", "receipt": f"hbr_{sid}"})
+
+            def do_GET(self) -> None:
+                sid = self.path.rsplit("/", 1)[-1]
+                if sid not in server.tickets or self.headers.get("X-Receipt") != f"hbr_{sid}":
+                    return self._answer(404, {"error": "not_found", "message": "unknown submission"})
+                doc = {"id": sid, "status": "created", "ticket_id": 1, "message": None, "timeline": []}
+                return self._answer(200, {**doc, **server.tickets[sid]})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/prod"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="contract-server", daemon=True)
+
+    def __enter__(self) -> ContractServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
+def test_the_agent_resends_after_a_real_dropped_connection_and_the_contract_keeps_one_ticket() -> None:
+    with ContractServer() as api, DroppingProxy(api.url) as proxy:
+        result = _press(proxy.url, "hbk_contract", "Dropped", "--email", "a@b.c", "--name", "A", "--json")
+    assert result.returncode == 0, result.stderr
+    assert proxy.dropped == 1
+    posts = [f for f in proxy.forwarded if f[0] == "POST"]
+    assert [p[2] for p in posts] == [202, 202]
+    assert "connection closed before the answer arrived; trying again" in result.stderr
+    assert len(api.tickets) == 1
+    assert json.loads(result.stdout)["ticket_number"] == "T20261126.0001"

@@ -17,7 +17,7 @@ from helpdesk.cli.agent.facts import MachineFacts
 from helpdesk.cli.agent.files import MB
 from helpdesk.cli.agent.retry import RetryPolicy
 from helpdesk.cli.press import PressOptions, new_submission_id, press
-from tests.unit.agent.fakes import FakeApi, FakeClock
+from tests.unit.agent.fakes import FakeApi, FakeClock, response
 
 FACTS = MachineFacts(
     hostname="ann-pc", ip="10.0.0.5", mac="02:00:00:00:00:01", username="ann", domain="CONTOSO", os="X"
@@ -250,3 +250,23 @@ def test_the_agent_does_not_import_boto3():
     probe = "import sys, helpdesk.cli.main as m; m.build_parser(); print(any(k.startswith(('boto', 'pydantic')) for k in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_submission_briefly_unknown_right_after_acceptance_is_polled_again():
+    not_found = response(404, {"error": "not_found", "message": "unknown submission"})
+    api = FakeApi(statuses=[CREATED])
+    # the POST goes through; the first status poll says 404 once
+    api.faults = []
+    original = api.request
+
+    def flaky(method, url, **kwargs):
+        if method == "GET" and not getattr(flaky, "done", False):
+            flaky.done = True
+            api.calls.append(None)
+            return not_found
+        return original(method, url, **kwargs)
+
+    api.request = flaky  # type: ignore[method-assign]
+    code, out, *_ = _press(api)
+    assert code == ExitCode.CREATED
+    assert out == "Ticket T20261126.0004 created.\n"

@@ -28,6 +28,7 @@ from helpdesk.cli.agent.retry import RetryPolicy, Timing
 
 SUBMISSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE = 8000
+NOT_FOUND_GRACE_SECONDS = 5.0
 OUTCOME_EXIT = {"created": ExitCode.CREATED, "blocked": ExitCode.BLOCKED, "failed": ExitCode.FAILED}
 
 
@@ -110,7 +111,13 @@ def _follow(
     started = timing.clock()
     interval = 0.5
     while True:
-        doc = client.status(submission_id, receipt)
+        try:
+            doc = client.status(submission_id, receipt)
+        except NotFoundError:
+            # Just accepted: a store that is briefly behind may not know it yet. Persistently unknown is an error.
+            if timing.clock() - started > NOT_FOUND_GRACE_SECONDS:
+                raise
+            doc = {"status": "queued"}
         elapsed = timing.clock() - started
         progress.update(doc, elapsed)
         if doc.get("status") in FINAL_STATUSES:
