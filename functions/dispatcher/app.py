@@ -3,6 +3,8 @@
 Thin: parse each record into a work message, hand it to the dispatch router, and let Powertools report
 partial batch failures. A failed record is made visible again after an exponential backoff with jitter
 (instead of waiting out the queue's long visibility timeout); after maxReceiveCount it lands in the DLQ.
+Dependencies (repositories, the Autotask client factory with the cross-instance limiter, the rules invoker)
+are built once per execution environment in `dependencies.py`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from dependencies import ENV, QUEUE, wire
 
-from helpdesk import env
-from helpdesk.adapters.sqs import SqsWorkQueue
 from helpdesk.dispatch import router
 from helpdesk.domain.retry import backoff_seconds
-from helpdesk.domain.work import parse_work
+from helpdesk.domain.work import SubmissionWork, parse_work
 from helpdesk.observability import logger, metrics, tracer
 
-ENV = env.load(env.DispatcherEnv)
-QUEUE = SqsWorkQueue(ENV.work_queue_url)
+wire()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -30,8 +30,11 @@ def record_handler(record: SQSRecord) -> None:
     attempt = int(record.attributes.approximate_receive_count or 1)
     try:
         message = parse_work(record.body)
-        logger.append_keys(tenant_id=message.tenant_id, work_kind=message.kind)
-        router.handle(message)
+        logger.append_keys(tenant_id=message.tenant_id, work_kind=message.kind, attempt=attempt)
+        if isinstance(message, SubmissionWork):
+            logger.set_correlation_id(message.submission_id)
+        tracer.put_annotation("tenant_id", message.tenant_id)
+        router.handle(message, attempt=attempt)
     except Exception as exc:
         delay = backoff_seconds(
             attempt,
@@ -46,12 +49,14 @@ def record_handler(record: SQSRecord) -> None:
                 "attempt": attempt,
                 "retry_in_s": delay,
                 "error": type(exc).__name__,
+                "reason": str(exc)[:300],
             },
         )
         QUEUE.retry_later(record.receipt_handle, delay)
         raise
     finally:
-        logger.remove_keys(["tenant_id", "work_kind"])
+        logger.remove_keys(["tenant_id", "work_kind", "attempt"])
+        logger.set_correlation_id(None)
 
 
 @logger.inject_lambda_context(log_event=False)

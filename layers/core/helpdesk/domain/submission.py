@@ -267,6 +267,9 @@ class TicketProgress(BaseModel):
     create_attempted: bool = Field(
         default=False, description="a create was sent at least once: look up externalID before sending another"
     )
+    note_attempted: bool = Field(default=False, description="a note create was sent: look for it before another")
+    note_text: str | None = Field(default=None, description="the internal note, fixed when the ticket was built")
+    attachments_attempted: list[str] = Field(default_factory=list, description="file names whose create was sent")
 
 
 class ResolvedContext(BaseModel):
@@ -306,6 +309,8 @@ class Submission(BaseModel):
     progress: TicketProgress = Field(default_factory=TicketProgress)
     resolved: ResolvedContext = Field(default_factory=ResolvedContext)
     attempts: int = Field(default=0, ge=0, description="dispatch attempts so far")
+    lease_owner: str | None = Field(default=None, description="the dispatcher run working on it right now")
+    lease_until: datetime | None = Field(default=None, description="when that run's claim lapses (crash safety)")
     autotask_requests: int = Field(default=0, ge=0, description="Autotask requests spent on this submission")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,67 @@
+"""Dependencies of the dispatcher, built once per execution environment (cold start)."""
+
+from __future__ import annotations
+
+import os
+
+from helpdesk import env
+from helpdesk.adapters.dynamodb_limits import DEFAULT_HOURLY_BUDGET, DynamoBreakerStore, DynamoConcurrencyLimiter
+from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
+from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+from helpdesk.adapters.kms import KmsSecretBox
+from helpdesk.adapters.lambda_rules import LambdaRulesRunner
+from helpdesk.adapters.s3 import S3AttachmentStore
+from helpdesk.adapters.sqs import SqsWorkQueue
+from helpdesk.dispatch import router
+from helpdesk.dispatch.breaker import TenantBreaker
+from helpdesk.dispatch.clients import KmsClientFactory
+from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
+from helpdesk.observability import logger, metrics
+
+ENV = env.load(env.DispatcherEnv)
+QUEUE = SqsWorkQueue(ENV.work_queue_url)
+# Optional knobs (not in template.yaml's required env): the share of Autotask's 10,000 requests/hour per
+# database this service may use, and the queue's maxReceiveCount (to tell the user on the last attempt).
+HOURLY_BUDGET = int(os.environ.get("AUTOTASK_HOURLY_BUDGET", DEFAULT_HOURLY_BUDGET))
+MAX_RECEIVE_COUNT = int(os.environ.get("WORK_QUEUE_MAX_RECEIVE_COUNT", "8"))
+
+
+def _metric(name: str, value: float) -> None:
+    unit = "Milliseconds" if name.endswith("Ms") else "Count"
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def _log(message: str, extra: dict[str, object]) -> None:
+    logger.info(message, extra=extra)
+
+
+LIMITER = DynamoConcurrencyLimiter(ENV.tenants_table, hourly_budget=HOURLY_BUDGET)
+DEPS = DispatchDeps(
+    tenants=DynamoTenantRepository(ENV.tenants_table),
+    submissions=DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days),
+    clients=KmsClientFactory(
+        KmsSecretBox(ENV.credentials_key_id),
+        limiter=LIMITER,
+        # Short in-process waits only; a longer Retry-After goes back to the queue (backoff without holding
+        # this instance), so one throttled tenant does not occupy the dispatcher.
+        client_options={"max_retry_wait": 5.0, "timeout": (5.0, 20.0)},
+    ),
+    rules=LambdaRulesRunner(ENV.rules_function_name),
+    blobs=S3AttachmentStore(ENV.attachments_bucket),
+    breaker=TenantBreaker(DynamoBreakerStore(ENV.tenants_table)),
+    metric=_metric,
+    log=_log,
+    max_receive_count=MAX_RECEIVE_COUNT,
+)
+
+
+def wire() -> None:
+    """Register the use cases with the router (sync work joins when its use case exists)."""
+    router.register("submission", CreateTicket(DEPS))
+    try:
+        from helpdesk.dispatch import sync  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    build = getattr(sync, "build", None)
+    if callable(build):
+        router.register("sync", build(DEPS))

@@ -1,0 +1,186 @@
+"""Autotask limits shared by every dispatcher instance, kept in the TenantsTable (docs/architecture.md,
+"Dispatch: Autotask limits across instances").
+
+- `DynamoConcurrencyLimiter`: a lease semaphore per (database, integration code, entity) with 3 slots
+  (Autotask's thread limit). A slot is a pair of attributes `s<i>` (lease expiry, epoch ms) / `o<i>` (owner)
+  taken with a conditional UpdateItem (free or expired) and given back with a conditional REMOVE. A crashed
+  holder's lease simply expires. Waiting is short and bounded: when no slot frees up in `wait_timeout`, it
+  raises `ThreadLimitExceeded` so the work item backs off through the queue instead of holding an instance.
+- The same limiter enforces an hourly request budget per database: a counter per clock hour, incremented
+  conditionally (`n < budget`); over budget -> `Throttled` with `retry_after` = the rest of the hour.
+- `DynamoBreakerStore`: the per-tenant circuit breaker's state (policy in helpdesk.dispatch.breaker).
+
+Item layout (pk / sk), all with TTL `expires_at`:
+  LIMIT#<hash of database + integration code> / THREADS#<entity>    slots s0..s2 / o0..o2
+  LIMIT#<hash of database>                    / BUDGET#<yyyymmddhh>  n (requests this hour)
+  TENANT#<tenant id>                          / BREAKER              the breaker document (JSON in `doc`)
+The integration code is hashed into the key: it is a credential and never stored in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from helpdesk import aws
+from helpdesk.autotask.errors import ThreadLimitExceeded, Throttled
+from helpdesk.autotask.limiter import AUTOTASK_THREAD_LIMIT, LimiterKey
+
+DEFAULT_HOURLY_BUDGET = 4000  # of Autotask's 10,000/h per database: the MSP's other integrations share it
+LEASE_SECONDS = 45.0  # > the client's connect + read timeout, so a live request never loses its slot
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoConcurrencyLimiter:
+    """Implements helpdesk.autotask.limiter.ConcurrencyLimiter across processes (and the hourly budget)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        limit: int = AUTOTASK_THREAD_LIMIT,
+        overrides: dict[str, int] | None = None,
+        hourly_budget: int | None = DEFAULT_HOURLY_BUDGET,
+        wait_timeout: float = 3.0,
+        lease_seconds: float = LEASE_SECONDS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = aws.table(table_name)
+        self.limit = limit
+        self.overrides = dict(overrides or {"ThresholdInformation": 1})
+        self.hourly_budget = hourly_budget
+        self.wait_timeout = wait_timeout
+        self.lease_seconds = lease_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self.acquired = 0  # counters for tests and metrics
+        self.contended = 0
+
+    # ------------------------------------------------------------------ budget
+    def consume_budget(self, database: str, requests: int = 1) -> None:
+        if self.hourly_budget is None:
+            return
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        try:
+            self._table.update_item(
+                Key={"pk": f"LIMIT#{_hash(database)}", "sk": f"BUDGET#{now:%Y%m%d%H}"},
+                UpdateExpression="ADD n :one SET expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(n) OR n < :budget",
+                ExpressionAttributeValues={
+                    ":one": requests,
+                    ":budget": self.hourly_budget,
+                    ":ttl": int(self._clock()) + 7200,
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                rest_of_hour = 3600 - (now.minute * 60 + now.second)
+                raise Throttled(
+                    f"this service's hourly budget of {self.hourly_budget} Autotask requests is used up",
+                    retry_after=float(rest_of_hour + random.randint(5, 120)),
+                ) from None
+            raise
+
+    # ------------------------------------------------------------------ semaphore
+    def _slots(self, entity: str) -> int:
+        return max(1, self.overrides.get(entity, self.limit))
+
+    def _try_take(self, key: dict[str, str], slot: int, owner: str) -> bool:
+        now_ms = int(self._clock() * 1000)
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression=f"SET s{slot} = :lease, o{slot} = :me, expires_at = :ttl",
+                ConditionExpression=f"attribute_not_exists(s{slot}) OR s{slot} < :now",
+                ExpressionAttributeValues={
+                    ":lease": now_ms + int(self.lease_seconds * 1000),
+                    ":me": owner,
+                    ":now": now_ms,
+                    ":ttl": int(self._clock()) + 86400,
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def _give_back(self, key: dict[str, str], slot: int, owner: str) -> None:
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression=f"REMOVE s{slot}, o{slot}",
+                ConditionExpression=f"o{slot} = :me",
+                ExpressionAttributeValues={":me": owner},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):  # lease expired and someone else holds it now: nothing to give back
+                raise
+
+    @contextmanager
+    def _hold(self, key: LimiterKey) -> Iterator[None]:
+        self.consume_budget(key.database)
+        item_key = {"pk": f"LIMIT#{_hash(key.database, key.integration_code)}", "sk": f"THREADS#{key.entity}"}
+        owner = secrets.token_hex(8)
+        slots = list(range(self._slots(key.entity)))
+        deadline = self._clock() + self.wait_timeout
+        taken: int | None = None
+        for round_ in range(1000):  # bounded; the deadline ends it much sooner
+            random.shuffle(slots)
+            for slot in slots:
+                if self._try_take(item_key, slot, owner):
+                    taken = slot
+                    break
+            if taken is not None:
+                break
+            self.contended += 1
+            if self._clock() >= deadline:
+                raise ThreadLimitExceeded(
+                    f"all {len(slots)} Autotask threads for {key.entity} are busy in other dispatcher instances",
+                    retry_after=float(random.randint(2, 8)),
+                )
+            self._sleep(min(0.05 * (2 ** min(round_, 4)), 0.5) * (0.5 + random.random()))
+        if taken is None:  # pragma: no cover - the loop bound is far beyond the deadline
+            raise ThreadLimitExceeded("no Autotask thread slot", retry_after=5.0)
+        self.acquired += 1
+        try:
+            yield
+        finally:
+            self._give_back(item_key, taken, owner)
+
+    def acquire(self, key: LimiterKey) -> AbstractContextManager[None]:
+        return self._hold(key)
+
+
+class DynamoBreakerStore:
+    """Reads and writes the per-tenant breaker document (TENANT#<id> / BREAKER)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = aws.table(table_name)
+
+    def get(self, tenant_id: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "BREAKER"}, ConsistentRead=True).get("Item")
+        return str(item["doc"]) if item else None
+
+    def put(self, tenant_id: str, doc: str, expires_at: int) -> None:
+        item: dict[str, Any] = {"pk": f"TENANT#{tenant_id}", "sk": "BREAKER", "doc": doc, "expires_at": expires_at}
+        self._table.put_item(Item=item)
+
+    def delete(self, tenant_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "BREAKER"})

@@ -1,0 +1,70 @@
+"""One Autotask client per tenant and execution environment, built from the tenant's KMS-sealed credentials.
+
+The client (its HTTP session, zone and picklist caches) is reused for every work item of that tenant in the
+same Lambda instance; it is rebuilt when the tenant's credentials change. All clients share one
+ConcurrencyLimiter, which in AWS is the DynamoDB semaphore (limits hold across instances).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from helpdesk.autotask.client import AutotaskClient, RequestEvent
+from helpdesk.autotask.credentials import AutotaskCredentials
+from helpdesk.autotask.limiter import ConcurrencyLimiter
+from helpdesk.domain.ports import SecretBox
+from helpdesk.domain.tenant import Tenant
+
+MAX_CLIENTS = 200
+
+
+class TenantNotConfigured(RuntimeError):
+    """The tenant has no complete Autotask settings (host, integration code, API key)."""
+
+
+class ClientFactory(Protocol):
+    def for_tenant(self, tenant: Tenant) -> Any:
+        """An Autotask client (helpdesk.autotask.client.AutotaskClient or a test double) for this tenant."""
+        ...
+
+
+class KmsClientFactory:
+    def __init__(
+        self,
+        secrets: SecretBox,
+        *,
+        limiter: ConcurrencyLimiter | None = None,
+        on_request: Callable[[RequestEvent], None] | None = None,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._limiter = limiter
+        self._on_request = on_request
+        self._options = dict(client_options or {})
+        self._lock = threading.Lock()
+        self._clients: OrderedDict[tuple[str, str, str, str], AutotaskClient] = OrderedDict()
+
+    def for_tenant(self, tenant: Tenant) -> AutotaskClient:
+        settings = tenant.autotask
+        if not settings.configured:
+            raise TenantNotConfigured("the Autotask API endpoint, API key or integration code is not set")
+        assert settings.host and settings.integration_code and settings.api_key_ciphertext
+        key = (tenant.tenant_id, settings.host, settings.integration_code, settings.api_key_ciphertext)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client
+        api_key = self._secrets.open(tenant.tenant_id, settings.api_key_ciphertext)
+        credentials = AutotaskCredentials.parse(settings.host, api_key, settings.integration_code)
+        client = AutotaskClient(credentials, limiter=self._limiter, on_request=self._on_request, **self._options)
+        with self._lock:
+            for old in [k for k in self._clients if k[0] == tenant.tenant_id]:
+                self._clients.pop(old).close()
+            self._clients[key] = client
+            while len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)[1].close()
+        return client

@@ -1,0 +1,552 @@
+"""Use case: turn one stored submission into exactly one Autotask ticket (+ internal note + attachments).
+
+Steps (product.md "What happens on a button press"): tenant settings and credentials; contact by e-mail, else
+the tenant's catch-all contact; company name; configuration item by hostname; Dispatcher Rules (an
+`exception` blocks the ticket); picklist mapping; create the ticket (`externalID` = submission id); internal
+note; attachments; record ticket id and number on the submission.
+
+Exactly once, end to end:
+- A run first claims the submission with a short lease (optimistic-locked save). A concurrent duplicate
+  delivery sees the lease and backs off; a crashed run's lease lapses.
+- Every side effect in Autotask is recorded on the submission right after it happens, and marked as
+  "attempted" right before it is sent. A retry resumes at the first step not done; for a step that was
+  attempted but not recorded (crash, lost response, "commit then drop") it first looks in Autotask
+  (ticket by externalID, note by its title, attachment by file name) and only sends again if nothing is there.
+- Final submissions (created / blocked / failed) are never processed again.
+
+Errors: retryable Autotask errors (throttle, thread limit, 5xx, timeouts) raise `RetryLater` (the dispatcher
+changes the message visibility with backoff); permanent ones (authentication, permissions, validation) mark the
+submission `failed` with a reason for the agent and the admin, and authentication/permission failures open the
+tenant's circuit breaker so its other submissions fail fast without Autotask calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from helpdesk.autotask import errors as at_errors
+from helpdesk.autotask.cache import TTLCache
+from helpdesk.domain.ports import ConflictError, TenantRepository
+from helpdesk.domain.rules import RuleResult, RulesRequest
+from helpdesk.domain.submission import (
+    ResolvedContext,
+    Submission,
+    SubmissionRepository,
+    SubmissionStatus,
+    TimelineEvent,
+    TimelineEventKind,
+)
+from helpdesk.domain.tenant import Tenant
+from helpdesk.domain.ticket import build_ticket, note_title, rule_input
+from helpdesk.domain.work import SubmissionWork
+
+from .breaker import TenantBreaker, credentials_fingerprint
+from .clients import ClientFactory, TenantNotConfigured
+
+LEASE = timedelta(seconds=90)
+PUBLISH_ALL_USERS = 1
+NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
+PUBLISH_INTERNAL_ONLY_FALLBACK = 2
+
+MSG_CONTACT = "There was an error finding the contact."
+MSG_UNAVAILABLE = (
+    "Your request could not be turned into a ticket. Your IT team has been told; please call them if it is urgent."
+)
+MSG_NOT_ACCEPTING = "This helpdesk is not accepting requests through the button right now. Please contact your IT team."
+MSG_DELAYED = (
+    "Your request is saved, but the ticket system cannot be reached right now. Your IT team has been told and "
+    "will create the ticket."
+)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RetryLater(Exception):
+    """Try this work item again later (the dispatcher turns `retry_after` into a visibility change)."""
+
+    retryable = True
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class RulesFailed(RetryLater):
+    """The rules function could not run the rules (crash, timeout): retry later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, None)
+
+
+class RulesRejected(RuntimeError):
+    """The rules function refused our request (a contract mismatch): permanent."""
+
+
+class RulesRunner(Protocol):
+    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class BlobReader(Protocol):
+    def get(self, key: str) -> bytes: ...
+
+
+@dataclass
+class LookupCaches:
+    """Per execution environment: what costs Autotask requests and rarely changes (calls per ticket are a cost)."""
+
+    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for a while too
+    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(default_factory=lambda: TTLCache(ttl=600))
+    companies: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
+    config_items: TTLCache[tuple[str, int, str], int] = field(default_factory=lambda: TTLCache(ttl=900))  # 0: none
+    rules: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
+    publish: TTLCache[str, int] = field(default_factory=lambda: TTLCache(ttl=3600))
+
+    def clear(self) -> None:
+        for cache in (self.contacts, self.companies, self.config_items, self.rules, self.publish):
+            cache.clear()
+
+
+@dataclass
+class DispatchDeps:
+    tenants: TenantRepository
+    submissions: SubmissionRepository
+    clients: ClientFactory
+    rules: RulesRunner
+    blobs: BlobReader
+    breaker: TenantBreaker
+    caches: LookupCaches = field(default_factory=LookupCaches)
+    metric: Callable[[str, float], None] = lambda name, value: None
+    log: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
+    max_receive_count: int = 8
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+PERMANENT_CREDENTIALS = (
+    at_errors.AuthenticationError,
+    at_errors.PermissionError_,
+    at_errors.InvalidCredentials,
+    at_errors.UntrustedEndpoint,
+)
+
+
+class CreateTicket:
+    def __init__(self, deps: DispatchDeps) -> None:
+        self.deps = deps
+
+    # ------------------------------------------------------------------------------------------ entry
+    def __call__(self, work: SubmissionWork, *, attempt: int = 1) -> Outcome:
+        d = self.deps
+        sub = d.submissions.get(work.tenant_id, work.submission_id)
+        if sub is None:
+            d.log("submission not found (expired or never stored); dropping the work item", {})
+            return Outcome.SKIPPED
+        if sub.status.final:
+            return Outcome.SKIPPED
+        now = d.now()
+        if sub.lease_owner and sub.lease_until and sub.lease_until > now:
+            raise RetryLater(
+                "another dispatcher run holds this submission", (sub.lease_until - now).total_seconds() + 1
+            )
+
+        tenant = d.tenants.get(work.tenant_id)
+        if tenant is None or not tenant.active:
+            return self._fail(sub, MSG_NOT_ACCEPTING, "the tenant does not exist or is disabled")
+        fingerprint = credentials_fingerprint(
+            tenant.autotask.api_key_ciphertext, tenant.autotask.host, tenant.autotask.integration_code or ""
+        )
+        breaker = d.breaker.state(tenant.tenant_id)
+        if breaker.blocking(now, fingerprint):
+            if breaker.mode == "credentials":
+                d.metric("BreakerFastFail", 1)
+                return self._fail(sub, breaker.user_message or MSG_UNAVAILABLE, breaker.reason)
+            assert breaker.open_until is not None
+            d.metric("BreakerDeferred", 1)
+            raise RetryLater("the tenant's circuit breaker is open", (breaker.open_until - now).total_seconds() + 1)
+
+        sub = self._claim(sub, now)
+        requests_before = 0
+        client: Any = None
+        try:
+            client = d.clients.for_tenant(tenant)
+            requests_before = client.stats.total
+            outcome, sub = self._run(sub, tenant, client)
+        except TenantNotConfigured as exc:
+            return self._fail(self._reload(sub), MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
+        except RulesRejected as exc:
+            return self._fail(self._count(self._reload(sub), client, requests_before), MSG_UNAVAILABLE, str(exc))
+        except at_errors.AutotaskError as exc:
+            sub = self._reload(sub)
+            sub = self._count(sub, client, requests_before)
+            if exc.retryable:
+                breaker = d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                return self._retry(sub, attempt, str(exc), exc.retry_after)
+            if isinstance(exc, PERMANENT_CREDENTIALS):
+                d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
+                d.metric("TenantCredentialsFailed", 1)
+            return self._fail(sub, MSG_UNAVAILABLE, str(exc))
+        except RetryLater as exc:
+            sub = self._count(self._reload(sub), client, requests_before)
+            return self._retry(sub, attempt, str(exc), exc.retry_after)
+        except Exception as exc:
+            # Unknown failure (KMS or rules function unavailable, a bug): release the lease, retry with backoff.
+            sub = self._count(self._reload(sub), client, requests_before)
+            self._retry(
+                sub, attempt, f"{type(exc).__name__}: {exc}"[:500], getattr(exc, "retry_after", None), raise_=False
+            )
+            raise
+        sub = self._count(sub, client, requests_before, final=True)
+        d.breaker.success(tenant.tenant_id, breaker)
+        return outcome
+
+    # -------------------------------------------------------------------------------- bookkeeping
+    def _save(self, sub: Submission, **changes: Any) -> Submission:
+        return self.deps.submissions.save(sub.model_copy(update=changes))
+
+    def _reload(self, sub: Submission) -> Submission:
+        fresh = self.deps.submissions.get(sub.tenant_id, sub.submission_id)
+        return fresh or sub
+
+    def _claim(self, sub: Submission, now: datetime) -> Submission:
+        first = sub.status is SubmissionStatus.QUEUED
+        try:
+            claimed = self._save(
+                sub,
+                status=SubmissionStatus.CREATING,
+                lease_owner=secrets.token_hex(8),
+                lease_until=now + LEASE,
+                attempts=sub.attempts + 1,
+            )
+        except ConflictError:
+            raise RetryLater("the submission changed under us (concurrent delivery)", 2) from None
+        if first:
+            self._event(claimed, TimelineEventKind.CREATING, "Creating your ticket.", visible=False)
+        return claimed
+
+    def _count(self, sub: Submission, client: Any, before: int, *, final: bool = False) -> Submission:
+        spent = (client.stats.total - before) if client is not None else 0
+        if spent <= 0:
+            return sub
+        self.deps.metric("AutotaskRequests", spent)
+        updated = sub.autotask_requests + spent
+        if final:
+            self.deps.metric("AutotaskRequestsPerTicket", updated)
+        try:
+            return self._save(sub, autotask_requests=updated)
+        except ConflictError:
+            fresh = self._reload(sub)
+            return self._save(fresh, autotask_requests=fresh.autotask_requests + spent)
+
+    def _event(
+        self, sub: Submission, kind: TimelineEventKind | str, text: str, *, visible: bool = True, **data: Any
+    ) -> None:
+        event = TimelineEvent(
+            event=str(kind),
+            text=text[:2000],
+            event_id=f"dispatch:{kind}",
+            visible=visible,
+            data={k: v for k, v in data.items() if isinstance(v, (str, int)) or v is None},
+        )
+        self.deps.submissions.append_event(sub.tenant_id, sub.submission_id, event)
+
+    def _fail(self, sub: Submission, user_message: str, reason: str) -> Outcome:
+        self._save(
+            sub,
+            status=SubmissionStatus.FAILED,
+            message=user_message,
+            error=reason[:1000],
+            lease_owner=None,
+            lease_until=None,
+        )
+        self._event(sub, TimelineEventKind.FAILED, user_message)
+        self.deps.metric("SubmissionsFailed", 1)
+        self.deps.log("submission failed", {"reason": reason[:500]})
+        return Outcome.FAILED
+
+    def _retry(
+        self, sub: Submission, attempt: int, reason: str, retry_after: float | None, *, raise_: bool = True
+    ) -> Outcome:
+        last = attempt >= self.deps.max_receive_count
+        changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
+        if last:
+            changes["message"] = MSG_DELAYED
+        with contextlib.suppress(ConflictError):
+            sub = self._save(sub, **changes)
+        if last:
+            self._event(sub, TimelineEventKind.RETRYING, MSG_DELAYED)
+            self.deps.metric("SubmissionsDeadLettered", 1)
+        self.deps.metric("DispatchRetries", 1)
+        if raise_:
+            raise RetryLater(reason, retry_after)
+        return Outcome.SKIPPED
+
+    # ------------------------------------------------------------------------------------- the work
+    def _run(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+        if sub.progress.ticket_id is None:
+            outcome, sub = self._create(sub, tenant, client)
+            if outcome is not Outcome.CREATED:
+                return outcome, sub
+        assert sub.progress.ticket_id is not None
+        if sub.progress.ticket_number is None:
+            ticket = client.get_ticket(sub.progress.ticket_id)
+            sub = self._save(
+                sub,
+                progress=sub.progress.model_copy(update={"ticket_number": ticket.ticket_number if ticket else None}),
+            )
+        sub = self._note(sub, client)
+        sub = self._attachments(sub, client)
+        number = sub.progress.ticket_number or str(sub.progress.ticket_id)
+        sub = self._save(
+            sub, status=SubmissionStatus.CREATED, message=None, error=None, lease_owner=None, lease_until=None
+        )
+        self._event(
+            sub,
+            TimelineEventKind.CREATED,
+            f"Ticket {number} was created: {sub.subject}",
+            ticket_id=sub.progress.ticket_id,
+            ticket_number=sub.progress.ticket_number,
+        )
+        self.deps.metric("TicketsCreated", 1)
+        return Outcome.CREATED, sub
+
+    def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+        caches, tid = self.deps.caches, tenant.tenant_id
+        contact = self._contact(client, tid, sub.contact.email)
+        catch_all = False
+        if contact is None:
+            contact = self._contact(client, tid, tenant.autotask.unregistered_email)
+            catch_all = True
+            if contact is None:
+                return None
+        contact_id, company_id, contact_name = contact
+        if company_id is None:
+            return None
+        name = caches.companies.get((tid, company_id))
+        if name is None:
+            company = client.get_company(company_id)
+            name = (company.company_name if company else None) or ""
+            caches.companies.put((tid, company_id), name)
+        host_key = (tid, company_id, sub.machine.hostname.casefold())
+        ci_id = caches.config_items.get(host_key)
+        if ci_id is None:
+            ci = client.find_configuration_item(sub.machine.hostname, company_id)
+            ci_id = ci.id if ci else 0
+            caches.config_items.put(host_key, ci_id)
+        return ResolvedContext(
+            contact_id=contact_id,
+            contact_name=contact_name if not catch_all else sub.contact.name,
+            company_id=company_id,
+            business_name=name,
+            configuration_item_id=ci_id or None,
+            catch_all_used=catch_all,
+        )
+
+    def _contact(self, client: Any, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
+        key = (tenant_id, email.casefold())
+        cache = self.deps.caches.contacts
+        hit = cache.get(key)
+        if hit is not None:
+            return None if hit == NOT_FOUND else hit
+        found = client.find_contact_by_email(email)
+        value = (found.id, found.company_id, found.full_name) if found else NOT_FOUND
+        cache.put(key, value)
+        return None if value == NOT_FOUND else value
+
+    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> dict[str, Any]:
+        if tenant.rules_version <= 0:
+            return {"variables": variables, "exception": None, "warnings": []}
+        key = (tenant.tenant_id, tenant.rules_version)
+        source = self.deps.caches.rules.get(key)
+        if source is None:
+            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version)
+            source = rules.source if rules else ""
+            self.deps.caches.rules.put(key, source)
+        if not source.strip():
+            return {"variables": variables, "exception": None, "warnings": []}
+        started = time.monotonic()
+        request = RulesRequest(
+            action="evaluate",
+            tenant_id=tenant.tenant_id,
+            version=str(tenant.rules_version),
+            source=source,
+            variables=variables,
+        )
+        raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
+        try:
+            result = RuleResult.model_validate(raw)
+        except ValueError:
+            raise RulesFailed("the rules function answered with an unexpected shape") from None
+        if result.status == "internal_error":
+            raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
+        if result.status == "invalid_request":
+            raise RulesRejected(f"the rules function refused the request: {result.request_error}")
+        merged = dict(variables)
+        merged.update(result.variables or {})
+        return {
+            "variables": merged,
+            "exception": result.exception if result.exception not in (None, "") else None,
+            "warnings": [w.message for w in result.warnings][:20],
+        }
+
+    def _create(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+        resolved = self._resolve(sub, tenant, client)
+        if resolved is None:
+            email = tenant.autotask.unregistered_email
+            return self._fail(
+                sub, MSG_CONTACT, f"no contact for {sub.contact.email!r} and no catch-all contact {email!r}"
+            ), sub
+
+        variables = rule_input(
+            sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
+        )
+        ruled = self._rules(sub, tenant, variables)
+        resolved = resolved.model_copy(update={"rule_warnings": ruled["warnings"]})
+        if ruled["exception"]:
+            text = ruled["exception"][:1000]
+            self._save(
+                sub,
+                status=SubmissionStatus.BLOCKED,
+                message=text,
+                resolved=resolved,
+                lease_owner=None,
+                lease_until=None,
+            )
+            self._event(sub, TimelineEventKind.BLOCKED, text)
+            self.deps.metric("SubmissionsBlocked", 1)
+            return Outcome.BLOCKED, sub
+
+        picklists = client.ticket_picklists()
+        draft = build_ticket(
+            sub,
+            tenant.defaults,
+            ruled["variables"],
+            picklists,
+            company_id=resolved.company_id or 0,
+            contact_id=resolved.contact_id,
+            configuration_item_id=resolved.configuration_item_id,
+            catch_all_used=resolved.catch_all_used,
+            rule_warnings=ruled["warnings"],
+        )
+        if draft.submission_errors:
+            self.deps.metric("SubmissionErrors", len(draft.submission_errors))
+        resolved = resolved.model_copy(update={"submission_errors": draft.submission_errors})
+
+        ticket_id: int | None = None
+        number: str | None = None
+        if sub.progress.create_attempted:
+            existing = client.find_ticket_by_external_id(sub.submission_id)
+            if existing is not None:
+                ticket_id, number = existing.id, existing.ticket_number
+                self.deps.metric("DuplicateCreatesAvoided", 1)
+        if ticket_id is None:
+            sub = self._save(
+                sub,
+                resolved=resolved,
+                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
+            )
+            try:
+                ticket_id = client.create_ticket(draft.fields)
+            except at_errors.AutotaskError as exc:
+                if getattr(exc, "maybe_committed", False) and not exc.retryable:
+                    exc = at_errors.TransientError(str(exc), maybe_committed=True)
+                raise exc from None
+        progress = sub.progress.model_copy(
+            update={
+                "ticket_id": ticket_id,
+                "ticket_number": number,
+                "note_text": draft.note_text,
+                "create_attempted": True,
+            }
+        )
+        sub = self._save(sub, resolved=resolved, progress=progress)
+        return Outcome.CREATED, sub
+
+    def _publish_internal(self, client: Any, tenant_id: str) -> int:
+        cached = self.deps.caches.publish.get(tenant_id)
+        if cached is not None:
+            return cached
+        value = PUBLISH_INTERNAL_ONLY_FALLBACK
+        try:
+            found = client.note_picklists().resolve("publish", "Internal Only")
+            if found is not None:
+                value = found
+        except at_errors.AutotaskError as exc:
+            if exc.retryable:
+                raise
+        self.deps.caches.publish.put(tenant_id, value)
+        return value
+
+    def _note(self, sub: Submission, client: Any) -> Submission:
+        p = sub.progress
+        if p.note_id is not None or p.note_skipped:
+            return sub
+        assert p.ticket_id is not None
+        if not p.note_text:
+            return self._save(sub, progress=p.model_copy(update={"note_skipped": True}))
+        title = note_title(sub.submission_id)
+        if p.note_attempted:
+            for note in client.list_ticket_notes(p.ticket_id):
+                if (note.title or "") == title:
+                    self.deps.metric("DuplicateNotesAvoided", 1)
+                    return self._save(sub, progress=p.model_copy(update={"note_id": note.id}))
+        publish = self._publish_internal(client, sub.tenant_id)
+        sub = self._save(sub, progress=p.model_copy(update={"note_attempted": True}))
+        note_id = client.create_ticket_note(p.ticket_id, title, p.note_text, publish=publish)
+        return self._save(sub, progress=sub.progress.model_copy(update={"note_id": note_id}))
+
+    def _attachments(self, sub: Submission, client: Any) -> Submission:
+        ticket_id = sub.progress.ticket_id
+        assert ticket_id is not None
+        for attachment in sub.attachments:
+            p = sub.progress
+            name = attachment.filename
+            if name in p.attachments:
+                continue
+            if name in p.attachments_attempted:
+                existing = self._find_attachment(client, ticket_id, name)
+                if existing is not None:
+                    self.deps.metric("DuplicateAttachmentsAvoided", 1)
+                    sub = self._save(
+                        sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: existing}})
+                    )
+                    continue
+            data = self.deps.blobs.get(attachment.s3_key)
+            sub = self._save(
+                sub, progress=p.model_copy(update={"attachments_attempted": sorted({*p.attachments_attempted, name})})
+            )
+            try:
+                attachment_id = client.create_ticket_attachment(ticket_id, name, data, title=name)
+            except at_errors.ValidationError_ as exc:
+                # A file Autotask refuses (type, size) must not hold the ticket hostage: note it and go on.
+                self._event(
+                    sub, TimelineEventKind.NOTE, f"Attachment {name} was not accepted: {exc}"[:500], visible=False
+                )
+                attachment_id = 0
+            p = sub.progress
+            sub = self._save(sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
+        return sub
+
+    def _find_attachment(self, client: Any, ticket_id: int, name: str) -> int | None:
+        rows = client.query(
+            "TicketAttachments",
+            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
+            include_fields=["id", "title", "fullPath"],
+            max_records=100,
+            limit=100,
+        )
+        for row in rows:
+            if row.get("fullPath") == name or row.get("title") == name:
+                return int(row["id"])
+        return None
