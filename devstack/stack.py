@@ -17,6 +17,8 @@ import importlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +28,6 @@ from typing import Any
 import boto3
 import psutil
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devstack.apigw import ApiGateway
@@ -34,7 +35,7 @@ from devstack.esm import EventSourceMapping
 from devstack.events import LOCAL_API_ID
 from devstack.lambda_service import InvokeResult, LambdaService
 from devstack.resources import create_data_resources, function_arn
-from devstack.template import ACCOUNT_ID, PARTITION, URL_SUFFIX, Template
+from devstack.template import ACCOUNT_ID, PARTITION, URL_SUFFIX, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
@@ -78,6 +79,46 @@ class _Server:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)
+
+
+class _MotoProcess:
+    """moto server in a child process (devstack/moto_process.py): fresh state per stack, exits with us."""
+
+    def __init__(self, port: int, log_path: Path, timeout_s: float = 30.0) -> None:
+        self._log = log_path.open("w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.moto_process", HOST, str(port)],
+            cwd=str(ROOT),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches only the devstack, which then stops moto last
+        )
+        assert self.proc.stdout is not None
+        box: dict[str, str] = {}
+        reader = threading.Thread(target=lambda: box.update(line=self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout_s)
+        line = box.get("line", "")
+        if not line.startswith("PORT "):
+            self.stop()
+            raise OSError(f"moto server did not start on {HOST}:{port} (see {log_path})")
+        self.port = int(line.split()[1])
+        self.url = f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()  # the process exits when its stdin closes
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._log.close()
 
 
 def resolve_ports(ports: int | Mapping[str, int] | None) -> dict[str, int]:
@@ -127,10 +168,10 @@ class Devstack:
         self.seed_facts: dict[str, Any] = {}
         self.autotask_env: dict[str, str] = {}
         self.autotask_url: str | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: _MotoProcess | None = None
         self._lambda_server: _Server | None = None
         self._api_server: _Server | None = None
-        self._sim: Any = None
+        self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
         self.esms: list[EventSourceMapping] = []
         self.function_names: dict[str, str] = {}
@@ -156,10 +197,8 @@ class Devstack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         # 1. AWS on loopback, then the template's data resources
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.ports["moto"], verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
+        self._moto = _MotoProcess(self.ports["moto"], self.log_dir / "moto.log")
+        self.moto_url = self._moto.url
         create_data_resources(self.template, self.boto3_session())
         # 2. the Lambda service (its port is needed in every function's environment)
         self._lambda_server = _Server(self._lambda_app, self.ports["lambda"], "lambda-service")
@@ -206,6 +245,12 @@ class Devstack:
         sqs = self.client("sqs", read_timeout=10)
         for source in t.sqs_sources():
             facts = t.bound[source.queue]
+            visibility = float(t.resolve(t.properties(source.queue).get("VisibilityTimeout", 30)))
+            if visibility < specs[source.function].timeout_s:  # AWS refuses to create such a mapping
+                raise TemplateError(
+                    f"{source.function}.{source.event}: queue {source.queue} VisibilityTimeout {visibility:g} s is "
+                    f"less than the function Timeout {specs[source.function].timeout_s:g} s"
+                )
             esm = EventSourceMapping(
                 source,
                 queue_url=facts["QueueUrl"],
@@ -232,9 +277,9 @@ class Devstack:
         except (ImportError, AttributeError) as exc:
             self.notes.append(f"Autotask simulator not available yet (devstack/autotask_sim: {exc}); skipped")
             return
-        self._sim = simulator_cls()
-        self.autotask_url = self._sim.start(host=HOST, port=self.ports["autotask"])
-        self.autotask_env = {str(k): str(v) for k, v in self._sim.client_env().items()}
+        self.autotask_sim = simulator_cls()
+        self.autotask_url = self.autotask_sim.start(host=HOST, port=self.ports["autotask"])
+        self.autotask_env = {str(k): str(v) for k, v in self.autotask_sim.client_env().items()}
 
     def _seed(self) -> None:
         try:
@@ -259,11 +304,11 @@ class Devstack:
         if self._lambda_server:
             self._lambda_server.stop()
             self._lambda_server = None
-        if self._sim is not None:
+        if self.autotask_sim is not None:
             try:
-                self._sim.stop()
+                self.autotask_sim.stop()
             finally:
-                self._sim = None
+                self.autotask_sim = None
         if self._moto:
             self._moto.stop()
             self._moto = None
@@ -437,7 +482,7 @@ class Devstack:
             )
         for lid, facts in sorted(self.resources.items()):
             kind = t.doc["Resources"][lid]["Type"]
-            if kind.startswith(("AWS::DynamoDB", "AWS::SQS", "AWS::S3::Bucket", "AWS::KMS::Key")):
+            if kind in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::KMS::Key"):
                 rows.append((f"  {lid}", facts.get("Ref", "")))
         width = max(len(k) for k, _ in rows)
         lines = ["Helpdesk devstack: everything on 127.0.0.1 (Ctrl-C stops it)", ""]
