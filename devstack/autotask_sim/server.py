@@ -322,6 +322,16 @@ class AutotaskSimulator:
         with self._stats_lock:
             return self._by_endpoint.get(endpoint, 0)
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no API request is being handled (e.g. after a client timed out on a slow one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._stats_lock:
+                if not any(n > 0 for n in self._inflight.values()):
+                    return True
+            time.sleep(0.01)
+        return False
+
     def reset_stats(self) -> None:
         with self._stats_lock:
             self._by_endpoint.clear()
@@ -456,6 +466,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------------------------- plumbing
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        try:
+            self._send_unsafe(status, body, headers)
+        except OSError:  # the client gave up (timeout) or reset: nothing to answer
+            self.close_connection = True
+
+    def _send_unsafe(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         raw = b"" if body is None else json.dumps(body).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
