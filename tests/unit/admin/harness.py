@@ -93,8 +93,7 @@ class AdminClient:
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Answer:
         answer = self._handler.lambda_handler(event(method, path, token=token, **kwargs), LambdaContext())
-        return Answer(
-            answer["statusCode"],
-            {k.lower(): v for k, v in (answer.get("headers") or {}).items()},
-            answer.get("body") or "",
-        )
+        headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        for k, values in (answer.get("multiValueHeaders") or {}).items():
+            headers.setdefault(k.lower(), ", ".join(values))
+        return Answer(answer["statusCode"], headers, answer.get("body") or "")
