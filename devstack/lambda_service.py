@@ -99,6 +99,7 @@ class Worker:
         self.invocations = 0
         self.max_rss_mb = 0.0
         self.init_ms: float | None = None
+        self.memory_warned = False
         self._log = log
         assert self.proc.stdout is not None
         threading.Thread(target=log.pump, args=(self.proc.stdout, name), daemon=True).start()
@@ -234,7 +235,7 @@ class FunctionStats:
     init_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     peak_rss_mb: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, raw: bool = False) -> dict[str, Any]:
         durations = sorted(self.durations_ms)
 
         def pct(p: float) -> float | None:
@@ -261,7 +262,7 @@ class FunctionStats:
                 "max": round(max(self.init_ms), 2) if self.init_ms else None,
             },
             "peak_rss_mb": round(self.peak_rss_mb, 1),
-        }
+        } | ({"durations_ms": list(self.durations_ms), "init_durations_ms": list(self.init_ms)} if raw else {})
 
 
 class FunctionPool:
@@ -402,6 +403,13 @@ class FunctionPool:
             self.stats.errors += int(error)
             self.stats.timeouts += int(timeout)
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb)
+            warn = worker.max_rss_mb > self.spec.memory_mb and not worker.memory_warned
+            worker.memory_warned = worker.memory_warned or warn
+        if warn:  # not enforced (local RSS is not Lambda's accounting), but worth knowing
+            self.log.write(
+                f"DEVSTACK WARNING: worker {worker.pid} peak RSS {worker.max_rss_mb:.0f} MB exceeds MemorySize "
+                f"{self.spec.memory_mb} MB; Lambda would kill this execution environment"
+            )
 
     def workers(self) -> list[Worker]:
         with self._cond:
@@ -503,11 +511,17 @@ class LambdaService:
         # Lambda queues async events and retries twice on error; locally: one attempt, errors are in the log.
         self._async.submit(pool.invoke, payload, wait_s=900.0)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, raw: bool = False) -> dict[str, Any]:
+        """Per function: counts, duration percentiles, init durations, peak RSS; ``raw`` adds every duration."""
         result = {}
         for lid, pool in self.pools.items():
-            item = pool.stats.as_dict()
-            item.update(function_name=pool.name, workers=len(pool.workers()), memory_size_mb=pool.spec.memory_mb)
+            item = pool.stats.as_dict(raw)
+            item.update(
+                function_name=pool.name,
+                workers=len(pool.workers()),
+                memory_size_mb=pool.spec.memory_mb,
+                memory_exceeded=pool.stats.peak_rss_mb > pool.spec.memory_mb,
+            )
             result[lid] = item
         return result
 
@@ -576,7 +590,8 @@ class LambdaService:
         return Response(result.payload, status=200, headers=headers, content_type="application/json")
 
     def _http_stats(self, request: Request) -> Response:
-        return Response(json.dumps(self.stats(), indent=2), content_type="application/json")
+        raw = request.args.get("raw") in ("1", "true")
+        return Response(json.dumps(self.stats(raw), indent=2), content_type="application/json")
 
     def _http_reset_stats(self, request: Request) -> Response:
         self.reset_stats()

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from devstack.events import LOCAL_API_ID
 from devstack.template import ACCOUNT_ID, PARTITION, Template, TemplateError
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 DATA_TYPES = (
     "AWS::KMS::Key",
@@ -238,3 +242,41 @@ def _s3_bucket_policy(t: Template, session: Any, lid: str) -> None:
 
 def function_arn(region: str, name: str) -> str:
     return f"arn:{PARTITION}:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+
+
+def bind_emulated(t: Template) -> dict[str, str]:
+    """Bind what the devstack emulates instead of creating (functions, layers, REST APIs); returns function names."""
+    names = {}
+    for lid in t.of_type("AWS::Serverless::Function"):
+        name = str(t.resolve(t.properties(lid).get("FunctionName") or t.physical_name(lid)))
+        names[lid] = name
+        t.bind(lid, Ref=name, Arn=function_arn(t.region, name))
+    for lid in t.of_type("AWS::Serverless::LayerVersion"):
+        arn = f"arn:{PARTITION}:lambda:{t.region}:{ACCOUNT_ID}:layer:{t.physical_name(lid)}:1"
+        t.bind(lid, Ref=arn, Arn=arn)
+    for lid in t.of_type("AWS::Serverless::Api"):
+        t.bind(lid, Ref=LOCAL_API_ID, RootResourceId="rootid")
+    return names
+
+
+def provision(
+    template: Template | str | Path = DEFAULT_TEMPLATE,
+    *,
+    session: Any = None,
+    overrides: dict[str, str] | None = None,
+) -> Template:
+    """Create the template's data resources and bind the emulated ones, for in-process integration tests.
+
+    Under moto's ``mock_aws()`` (default session = ``boto3.session.Session()``)::
+
+        with mock_aws():
+            t = provision(overrides={"RetryBaseDelaySeconds": "0"})
+            t.bound["TenantsTable"]["Ref"]                      # physical names, URLs, ARNs
+            t.function("DispatcherFunction").environment        # the function's resolved env vars
+    """
+    import boto3
+
+    t = template if isinstance(template, Template) else Template.load(template, overrides=overrides)
+    create_data_resources(t, session or boto3.session.Session(region_name=t.region))
+    bind_emulated(t)
+    return t

@@ -34,8 +34,8 @@ from devstack.apigw import ApiGateway
 from devstack.esm import EventSourceMapping
 from devstack.events import LOCAL_API_ID
 from devstack.lambda_service import InvokeResult, LambdaService
-from devstack.resources import create_data_resources, function_arn
-from devstack.template import ACCOUNT_ID, PARTITION, URL_SUFFIX, Template, TemplateError
+from devstack.resources import bind_emulated, create_data_resources, function_arn
+from devstack.template import URL_SUFFIX, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
@@ -207,16 +207,8 @@ class Devstack:
         self._start_autotask_sim()
         # 4. the functions, the API and the event source mappings
         t = self.template
-        for lid in t.of_type("AWS::Serverless::Function"):
-            name = t.physical_name(lid)
-            self.function_names[lid] = name
-            t.bind(lid, Ref=name, Arn=function_arn(self.region, name))
-        for lid in t.of_type("AWS::Serverless::LayerVersion"):
-            arn = f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT_ID}:layer:{t.physical_name(lid)}:1"
-            t.bind(lid, Ref=arn, Arn=arn)
+        self.function_names = bind_emulated(t)
         apis = t.apis()
-        for lid in apis:
-            t.bind(lid, Ref=LOCAL_API_ID, RootResourceId="rootid")
         specs = t.functions()  # now that functions/APIs are bound (env vars may reference them)
         envs = {lid: self._function_env(lid, spec.memory_mb, spec) for lid, spec in specs.items()}
         self.lambda_service = LambdaService(
@@ -373,7 +365,8 @@ class Devstack:
 
     def client(self, service: str, read_timeout: float = 10) -> Any:
         endpoint = self.lambda_url if service == "lambda" else self.moto_url
-        return boto3.session.Session().client(service, endpoint_url=endpoint, **self.client_kwargs(read_timeout))
+        kwargs = self.client_kwargs(read_timeout)
+        return boto3.session.Session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 
     def invoke(self, function: str, payload: Any = None) -> InvokeResult:
         """Invoke a function (logical id or physical name) synchronously, in-process."""
@@ -385,9 +378,10 @@ class Devstack:
         assert self.lambda_service is not None
         return self.lambda_service.kill_workers(self.function_names.get(function, function))
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, raw: bool = False) -> dict[str, Any]:
+        """Lambda stats per function (``raw``: every duration too) and event source mapping counters."""
         assert self.lambda_service is not None
-        return {"functions": self.lambda_service.stats(), "event_source_mappings": [e.stats() for e in self.esms]}
+        return {"functions": self.lambda_service.stats(raw), "event_source_mappings": [e.stats() for e in self.esms]}
 
     def deliveries(self, message_id: str) -> int:
         """How many times the event source mappings handed this SQS message to a function."""
@@ -396,7 +390,8 @@ class Devstack:
     def _lambda_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         assert self.lambda_service is not None
         if environ.get("PATH_INFO") == "/devstack/stats" and environ.get("REQUEST_METHOD") == "GET":
-            body = json.dumps(self.stats(), indent=2).encode()
+            raw = "raw=1" in environ.get("QUERY_STRING", "") or "raw=true" in environ.get("QUERY_STRING", "")
+            body = json.dumps(self.stats(raw), indent=2).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return self.lambda_service.wsgi_app(environ, start_response)

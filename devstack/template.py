@@ -221,7 +221,10 @@ class Template:
     # ------------------------------------------------------------------ intrinsic functions
     def resolve(self, node: Any, *, _conditions_seen: set[str] | None = None) -> Any:
         """Resolve intrinsic functions in ``node`` (a deep copy is returned; AWS::NoValue keys are dropped)."""
-        r = lambda n: self.resolve(n, _conditions_seen=_conditions_seen)  # noqa: E731
+
+        def r(n: Any) -> Any:
+            return self.resolve(n, _conditions_seen=_conditions_seen)
+
         if isinstance(node, list):
             return [v for v in (r(x) for x in node) if v is not NO_VALUE]
         if not isinstance(node, dict):
