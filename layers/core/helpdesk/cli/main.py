@@ -12,7 +12,14 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-COMMANDS: tuple[str, ...] = ("helpdesk.cli.press",)
+COMMANDS: tuple[str, ...] = (
+    "helpdesk.cli.press",
+    "helpdesk.cli.tenants",
+    "helpdesk.cli.keys",
+    "helpdesk.cli.settings",
+    "helpdesk.cli.dlq",
+    "helpdesk.cli.submissions",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
