@@ -1,14 +1,72 @@
-"""Routes of the button agent API."""
+"""Routes of the button agent API (docs/api.md). Thin: authenticate, validate, call helpdesk.intake.service.
+
+Order of checks for every route but health/openapi: authentication (401) -> content type (415) -> body
+validation (422, or 413 for sizes) -> the use case. Powertools validates the body before middlewares run,
+so the validation-error handler repeats the first two checks: a bad key never learns anything about its body.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from pydantic import BaseModel
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, Field
 
 from helpdesk import aws, env
+from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
+from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+from helpdesk.adapters.s3 import S3AttachmentStore, inline_key, upload_key
+from helpdesk.adapters.sqs import SqsWorkQueue
+from helpdesk.domain.submission import (
+    SUBMISSION_ID_PATTERN,
+    TOO_LARGE,
+    SubmissionRequest,
+    SubmissionView,
+    SubmitAccepted,
+    UploadRequest,
+)
+from helpdesk.domain.tenant import Credential, CredentialKind
+from helpdesk.intake.service import IntakeError, IntakeService
+from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.IntakeEnv)
+TENANTS = DynamoTenantRepository(ENV.tenants_table)
+SUBMISSIONS = DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days)
+STORE = S3AttachmentStore(ENV.attachments_bucket)
+SERVICE = IntakeService(
+    SUBMISSIONS, STORE, SqsWorkQueue(ENV.work_queue_url), inline_key=inline_key, upload_key=upload_key, signer=STORE
+)
+PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json"}
+API_TITLE = "Helpdesk Buttons: button agent API"
+API_VERSION = "1.0.0"
+
 app = APIGatewayRestResolver(enable_validation=True)
+
+
+# ------------------------------------------------------------------------------------------ models
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. contact.email")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="unauthorized | validation_error | too_large | unsupported_media_type | ...")
+    message: str
+    fields: list[FieldError] = Field(default_factory=list)
+
+
+class UploadAnswer(BaseModel):
+    upload_id: str
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str]
+    expires_in: int
 
 
 class Health(BaseModel):
@@ -16,8 +74,259 @@ class Health(BaseModel):
     tenants_table: str
 
 
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for code, text in {
+        401: "Missing, unknown or revoked button key",
+        404: "Unknown submission, or the receipt does not match",
+        409: "The submission id was used for a different request",
+        413: "An attachment or the request is too large",
+        415: "The body is not application/json",
+        422: "Validation failed; `fields` lists every problem",
+    }.items()
+}
+
+
+# ------------------------------------------------------------------------------------------ plumbing
+class Unauthorized(Exception):
+    pass
+
+
+class UnsupportedMediaType(Exception):
+    pass
+
+
+def _error(status: int, code: str, message: str, fields: list[FieldError] | None = None) -> Response[Any]:
+    body = ErrorBody(error=code, message=message, fields=fields or [])
+    headers = {"WWW-Authenticate": 'Bearer realm="helpdesk-buttons"'} if status == 401 else None
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers=headers,
+    )
+
+
+def _credential() -> Credential:
+    """The caller's button key, resolved against the stored hashes (cached per request)."""
+    cached = app.context.get("credential")
+    if isinstance(cached, Credential):
+        return cached
+    header = app.current_event.headers.get("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send the tenant's button key as `Authorization: Bearer hbk_...`.")
+    credential = TENANTS.resolve_credential(CredentialKind.BUTTON_KEY, token)
+    if credential is None:
+        raise Unauthorized("The button key is unknown or was revoked.")
+    app.append_context(credential=credential, token=token)
+    logger.append_keys(tenant_id=credential.tenant_id)
+    return credential
+
+
+def _check_content_type() -> None:
+    if app.current_event.http_method.upper() != "POST":
+        return
+    value = app.current_event.headers.get("Content-Type") or ""
+    if value.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(f"Send the body as application/json (got {value[:60] or 'no content type'!r}).")
+
+
+def _guard(app_: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    if app_.current_event.resource not in PUBLIC_PATHS:
+        _credential()
+        _check_content_type()
+    return next_middleware(app_)
+
+
+app.use(middlewares=[_guard])
+
+
+@app.exception_handler(Unauthorized)
+def _unauthorized(exc: Unauthorized) -> Response[Any]:
+    metrics.add_metric(name="Unauthorized", unit="Count", value=1)
+    return _error(401, "unauthorized", str(exc))
+
+
+@app.exception_handler(UnsupportedMediaType)
+def _media(exc: UnsupportedMediaType) -> Response[Any]:
+    return _error(415, "unsupported_media_type", str(exc))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+    try:
+        _credential()
+    except Unauthorized as err:
+        return _unauthorized(err)
+    return _media(UnsupportedMediaType("Send the body as application/json."))
+
+
+@app.exception_handler(IntakeError)
+def _intake_error(exc: IntakeError) -> Response[Any]:
+    fields = [FieldError(field=exc.field, message=exc.message)] if exc.field else []
+    return _error(exc.status, exc.code, exc.message, fields)
+
+
+@app.exception_handler(NotFoundError)
+def _not_found(exc: NotFoundError) -> Response[Any]:
+    return _error(404, "not_found", "No such resource.")
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    # Discriminated unions add the member name (e.g. "InlineAttachment") to the path: drop it.
+    parts = [p for p in parts if not (p[:1].isupper() and p.isidentifier())]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    text = str(error.get("msg") or error.get("type") or "invalid")
+    return text.removeprefix("Value error, ")
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response[Any]:
+    try:
+        _credential()
+        _check_content_type()
+    except Unauthorized as err:
+        return _unauthorized(err)
+    except UnsupportedMediaType as err:
+        return _media(err)
+    errors = list(exc.errors())
+    fields = [FieldError(field=_field_name(e.get("loc", ())), message=_message(e)) for e in errors]
+    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    if any(e.get("type") == TOO_LARGE for e in errors):
+        too_big = [f for f, e in zip(fields, errors, strict=True) if e.get("type") == TOO_LARGE]
+        return _error(413, "too_large", too_big[0].message, too_big)
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _error(422, "validation_error", "The body is not valid JSON.", fields)
+    summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
+    return _error(422, "validation_error", f"The request is invalid: {summary}", fields)
+
+
+# ------------------------------------------------------------------------------------------ routes
 @app.get("/v1/health", summary="Liveness and a DynamoDB read", tags=["health"])
 def health() -> Health:
     # A consistent single-item read proves the function reaches its table with its own role.
     aws.table(ENV.tenants_table).get_item(Key={"pk": "HEALTH", "sk": "HEALTH"}, ConsistentRead=True)
     return Health(status="ok", tenants_table="reachable")
+
+
+@app.post(
+    "/v1/tickets",
+    summary="Submit a help request (one button press)",
+    description=(
+        "Stores the submission and queues it for ticket creation; answers at once. `submission_id` is the "
+        "idempotency key: a retry with the same id and body returns the same answer and never a second ticket; "
+        "the same id with another body is a 409."
+    ),
+    tags=["tickets"],
+    responses={202: {"description": "Accepted and queued"}, **ERRORS},
+    security=[{"bearerAuth": []}],
+)
+def submit(request: SubmissionRequest) -> Response[SubmitAccepted]:
+    credential = _credential()
+    logger.append_keys(submission_id=request.submission_id)
+    logger.set_correlation_id(request.submission_id)
+    token = str(app.context.get("token"))
+    accepted = SERVICE.submit(credential.tenant_id, request, token=token, credential_id=credential.credential_id)
+    metrics.add_metric(name="SubmissionsAccepted", unit="Count", value=1)
+    metrics.add_metric(
+        name="InlineAttachmentBytes",
+        unit="Bytes",
+        value=sum(len(a.data_base64) * 3 // 4 for a in request.attachments if hasattr(a, "data_base64")),
+    )
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.get(
+    "/v1/tickets/<id>",
+    summary="Status of a submission (needs its receipt in X-Receipt)",
+    tags=["tickets"],
+    responses={200: {"description": "The submission's status and timeline"}, **ERRORS},
+    security=[{"bearerAuth": []}],
+)
+def status(id: Annotated[str, Path(pattern=SUBMISSION_ID_PATTERN, description="The submission_id")]) -> SubmissionView:
+    credential = _credential()
+    receipt = app.current_event.headers.get("X-Receipt") or ""
+    return SERVICE.status(credential.tenant_id, id, receipt.strip())
+
+
+@app.post(
+    "/v1/uploads",
+    summary="Get a presigned URL to upload one large attachment",
+    tags=["tickets"],
+    responses={
+        201: {"description": "PUT the file to `url` with `headers`, then name `upload_id` in the submission"},
+        **ERRORS,
+    },
+    security=[{"bearerAuth": []}],
+)
+def uploads(request: UploadRequest) -> Response[UploadAnswer]:
+    credential = _credential()
+    ticket = SERVICE.request_upload(credential.tenant_id, request)
+    answer = UploadAnswer(
+        upload_id=ticket.upload_id,
+        url=ticket.url,
+        method=ticket.method,
+        headers=ticket.headers,
+        expires_in=ticket.expires_in,
+    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi() -> Response[Any]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+# ------------------------------------------------------------------------------------------ OpenAPI
+def openapi_document() -> str:
+    """The OpenAPI document generated from these routes and models (committed copy: docs/openapi.json)."""
+    raw = app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="The API button agents use. See docs/api.md.",
+        security_schemes={"bearerAuth": HTTPBearer(description="A tenant button key (hbk_...)")},
+    )
+    spec = json.loads(raw)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    # Powertools bug: its ValidationError schema requires `msg`, which its sanitized errors never carry.
+    validation = schemas.get("ValidationError")
+    if isinstance(validation, dict) and "msg" in validation.get("required", []):
+        validation["required"] = [r for r in validation["required"] if r != "msg"]
+    for name, model in {"ErrorBody": ErrorBody, "FieldError": FieldError}.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas.setdefault(name, schema)
+    # Our 422 is ErrorBody (the custom handler), not Powertools' HTTPValidationError.
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                if "requestBody" in operation or operation.get("parameters"):
+                    responses["422"] = ERRORS[422]
+                else:  # nothing to validate
+                    del responses["422"]
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ optional routes
+def _include_optional_routes() -> None:
+    """Routes other parts of the service contribute to this API (e.g. GET /v1/notifications in feed.py).
+
+    Such a module defines `router = Router()` and may call `routes.authenticate()` inside its handlers."""
+    try:
+        import feed  # type: ignore[import-not-found]
+    except ModuleNotFoundError:
+        return
+    app.include_router(feed.router)
+
+
+authenticate = _credential
+_include_optional_routes()

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
@@ -52,6 +53,14 @@ ALLOWED_CONTENT_TYPES = frozenset(
     }
 )
 _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+TOO_LARGE = "too_large"
+
+
+def too_large(message: str) -> PydanticCustomError:
+    """A validation error the API answers with 413 instead of 422 (error type `too_large`)."""
+    return PydanticCustomError(TOO_LARGE, message)
 
 
 def utcnow() -> datetime:
@@ -117,7 +126,9 @@ class InlineAttachment(_Input):
 
     filename: str = Field(min_length=1, max_length=200)
     content_type: str = Field(min_length=3, max_length=100)
-    data_base64: str = Field(min_length=1, max_length=(MAX_ATTACHMENT_BYTES * 4) // 3 + 8)
+    data_base64: str = Field(
+        min_length=1, description=f"base64 of the file, at most {MAX_ATTACHMENT_BYTES} bytes decoded"
+    )
 
     @field_validator("filename")
     @classmethod
@@ -135,12 +146,14 @@ class InlineAttachment(_Input):
     @field_validator("data_base64")
     @classmethod
     def _valid_base64(cls, value: str) -> str:
+        if len(value) > (MAX_ATTACHMENT_BYTES * 4) // 3 + 8:
+            raise too_large(f"the file is larger than {MAX_ATTACHMENT_BYTES} bytes (the limit per file)")
         try:
             decoded = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ValueError("must be valid base64") from None
         if len(decoded) > MAX_ATTACHMENT_BYTES:
-            raise ValueError(f"decodes to {len(decoded)} bytes; the limit is {MAX_ATTACHMENT_BYTES} per file")
+            raise too_large(f"the file is {len(decoded)} bytes; the limit is {MAX_ATTACHMENT_BYTES} per file")
         return value
 
     def decoded(self) -> bytes:
@@ -190,7 +203,7 @@ class SubmissionRequest(_Input):
     def _inline_total(self) -> SubmissionRequest:
         total = sum(len(a.decoded()) for a in self.attachments if isinstance(a, InlineAttachment))
         if total > MAX_TOTAL_ATTACHMENT_BYTES:
-            raise ValueError(f"attachments total {total} bytes; the limit is {MAX_TOTAL_ATTACHMENT_BYTES}")
+            raise too_large(f"attachments total {total} bytes; the limit is {MAX_TOTAL_ATTACHMENT_BYTES}")
         names = [a.filename for a in self.attachments]
         if len(set(names)) != len(names):
             raise ValueError("attachment file names must be unique within a submission")
@@ -304,6 +317,7 @@ class Submission(BaseModel):
     fingerprint: str = Field(description="SubmissionRequest.fingerprint() of the accepted body")
     receipt_hashes: list[str] = Field(default_factory=list, max_length=10)
     credential_id: str | None = Field(default=None, description="the button key that submitted it")
+    enqueued: bool = Field(default=False, description="the work message was sent (intake re-sends it if not)")
     message: str | None = Field(default=None, description="shown to the user: rule exception or friendly failure")
     error: str | None = Field(default=None, description="for the MSP admin: what went wrong (no secrets)")
     progress: TicketProgress = Field(default_factory=TicketProgress)

@@ -1,0 +1,175 @@
+"""The intake function in-process against moto: auth, validation, idempotency, status, uploads."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+from helpdesk.domain.submission import MAX_ATTACHMENT_BYTES
+from helpdesk.domain.tenant import CredentialKind, Tenant
+
+from .intake_handler import IntakeCaller, load_intake
+
+
+@pytest.fixture
+def api(aws_env: dict[str, str]) -> IntakeCaller:
+    return IntakeCaller(load_intake())
+
+
+@pytest.fixture
+def key(aws_env: dict[str, str]) -> str:
+    repo = DynamoTenantRepository(aws_env["TENANTS_TABLE"])
+    repo.create(Tenant(tenant_id="acme", name="Acme"))
+    return repo.issue_credential("acme", CredentialKind.BUTTON_KEY).token
+
+
+def body(sid: str = "sub-0001-abcd", **over: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "submission_id": sid,
+        "contact": {"name": "Ann Smith", "email": "ann@contoso.com"},
+        "machine": {"hostname": "PC-ANN"},
+        "msg": "Printer is broken again and again",
+    }
+    data.update(over)
+    return data
+
+
+def _queue_messages(env: dict[str, str]) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    got = sqs.receive_message(QueueUrl=env["WORK_QUEUE_URL"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+    return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+
+def _stored_items(env: dict[str, str]) -> list[dict[str, Any]]:
+    return boto3.resource("dynamodb").Table(env["SUBMISSIONS_TABLE"]).scan()["Items"]
+
+
+def test_submit_answers_202_stores_and_queues_once(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    status, answer, _ = api("POST", "/v1/tickets", body=body(), token=key)
+    assert status == 202
+    assert answer["id"] == "sub-0001-abcd" and answer["status"] == "queued" and answer["receipt"].startswith("hbr_")
+    assert _queue_messages(aws_env) == [{"kind": "submission", "tenant_id": "acme", "submission_id": "sub-0001-abcd"}]
+    # A retry returns the same answer and queues nothing new
+    again = api("POST", "/v1/tickets", body=body(), token=key)
+    assert again[0] == 202 and again[1] == answer
+    assert len(_queue_messages(aws_env)) == 1
+    # The status is readable with the receipt only
+    status, view, _ = api(
+        "GET",
+        "/v1/tickets/sub-0001-abcd",
+        resource="/v1/tickets/{id}",
+        path_parameters={"id": "sub-0001-abcd"},
+        token=key,
+        headers={"X-Receipt": answer["receipt"]},
+    )
+    assert status == 200 and view["status"] == "queued" and view["ticket_number"] is None
+    assert [e["event"] for e in view["timeline"]] == ["queued"]
+    wrong = api(
+        "GET",
+        "/v1/tickets/sub-0001-abcd",
+        resource="/v1/tickets/{id}",
+        path_parameters={"id": "sub-0001-abcd"},
+        token=key,
+        headers={"X-Receipt": answer["receipt"] + "x"},
+    )
+    assert wrong[0] == 404
+
+
+def test_same_id_with_another_body_is_a_conflict(api: IntakeCaller, key: str) -> None:
+    assert api("POST", "/v1/tickets", body=body(), token=key)[0] == 202
+    status, answer, _ = api("POST", "/v1/tickets", body=body(msg="something else"), token=key)
+    assert status == 409 and answer["error"] == "conflict"
+
+
+@pytest.mark.parametrize("token", [None, "hbk_unknown", "garbage"])
+def test_unknown_or_missing_key_is_401_and_nothing_is_stored(
+    api: IntakeCaller, key: str, aws_env: dict[str, str], token: str | None
+) -> None:
+    for payload in (body(), {"broken": True}):
+        status, answer, headers = api("POST", "/v1/tickets", body=payload, token=token)
+        assert status == 401 and answer["error"] == "unauthorized" and "www-authenticate" in headers
+    assert _stored_items(aws_env) == [] and _queue_messages(aws_env) == []
+
+
+def test_revoked_key_is_401(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    repo = DynamoTenantRepository(aws_env["TENANTS_TABLE"])
+    [credential] = repo.list_credentials("acme", CredentialKind.BUTTON_KEY)
+    repo.revoke_credential("acme", CredentialKind.BUTTON_KEY, credential.credential_id)
+    assert api("POST", "/v1/tickets", body=body(), token=key)[0] == 401
+
+
+def test_bad_input_gives_field_level_422_and_nothing_is_stored(
+    api: IntakeCaller, key: str, aws_env: dict[str, str]
+) -> None:
+    bad = body(contact={"name": "", "email": "nope"}, msg="")
+    status, answer, _ = api("POST", "/v1/tickets", body=bad, token=key)
+    assert status == 422 and answer["error"] == "validation_error"
+    fields = {f["field"] for f in answer["fields"]}
+    assert {"contact.name", "contact.email", "msg"} <= fields
+    assert api("POST", "/v1/tickets", body="{not json", token=key)[0] == 422
+    assert _stored_items(aws_env) == [] and _queue_messages(aws_env) == []
+
+
+def test_wrong_content_type_is_415(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    status, answer, _ = api("POST", "/v1/tickets", body=body(), token=key, headers={"Content-Type": "text/plain"})
+    assert status == 415 and answer["error"] == "unsupported_media_type", answer
+    assert _stored_items(aws_env) == []
+
+
+def test_oversized_inline_attachment_is_413(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    data = base64.b64encode(b"\0" * (MAX_ATTACHMENT_BYTES + 10)).decode()
+    files = [{"filename": "big.png", "content_type": "image/png", "data_base64": data}]
+    status, answer, _ = api("POST", "/v1/tickets", body=body(attachments=files), token=key)
+    assert (
+        status == 413 and answer["error"] == "too_large" and answer["fields"][0]["field"] == "attachments.0.data_base64"
+    )
+    assert _stored_items(aws_env) == []
+
+
+def test_inline_attachments_go_to_s3_scoped_by_tenant(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    files = [{"filename": "shot.png", "content_type": "image/png", "data_base64": base64.b64encode(b"png").decode()}]
+    assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])["Contents"]]
+    assert keys == ["attachments/acme/sub-0001-abcd/00-shot.png"]
+
+
+def test_large_files_use_a_presigned_upload_first(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    upload = {"submission_id": "sub-0001-abcd", "filename": "report.zip", "content_type": "application/zip", "size": 5}
+    status, ticket, _ = api("POST", "/v1/uploads", body=upload, token=key)
+    assert status == 201 and ticket["method"] == "PUT" and ticket["upload_id"].startswith("upl_")
+    files = [{"filename": "report.zip", "content_type": "application/zip", "upload_id": ticket["upload_id"]}]
+    # Before the upload happened the submission is refused (nothing stored)
+    status, answer, _ = api("POST", "/v1/tickets", body=body(attachments=files), token=key)
+    assert status == 422 and answer["fields"][0]["field"] == "attachments.0.upload_id"
+    # PUT through the presigned URL (moto intercepts requests in-process through botocore only, so use S3 directly)
+    boto3.client("s3").put_object(
+        Bucket=aws_env["ATTACHMENTS_BUCKET"],
+        Key=f"attachments/acme/sub-0001-abcd/upload-{ticket['upload_id']}",
+        Body=b"12345",
+    )
+    assert requests.utils.urlparse(ticket["url"]).path.endswith(ticket["upload_id"])
+    assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
+
+
+def test_uploads_are_scoped_to_their_submission(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    upload = {"submission_id": "sub-other-0001", "filename": "r.zip", "content_type": "application/zip", "size": 5}
+    ticket = api("POST", "/v1/uploads", body=upload, token=key)[1]
+    boto3.client("s3").put_object(
+        Bucket=aws_env["ATTACHMENTS_BUCKET"],
+        Key=f"attachments/acme/sub-other-0001/upload-{ticket['upload_id']}",
+        Body=b"1",
+    )
+    files = [{"filename": "r.zip", "content_type": "application/zip", "upload_id": ticket["upload_id"]}]
+    assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 422
+
+
+def test_health_and_openapi_need_no_key(api: IntakeCaller) -> None:
+    assert api("GET", "/v1/health")[0] == 200
+    status, spec, _ = api("GET", "/v1/openapi.json")
+    assert status == 200 and "/v1/tickets" in spec["paths"]
