@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 from helpdesk.rules import variables as V
 from helpdesk.rules.modules import MODULES
-from helpdesk.rules.runtime import AUG_GUARDS, SAFE_BUILTINS, Limits
+from helpdesk.rules.runtime import AUG_GUARDS, RAW_SAFE_ATTRS, SAFE_BUILTINS, Limits
 
 FILENAME: Final = "<rules>"
 Severity = Literal["error", "warning"]
@@ -371,12 +371,6 @@ def _tick_stmt() -> ast.If:
     return ast.If(test=test, body=[ast.Expr(value=_call("_lim"))], orelse=[])
 
 
-def _tick_expr() -> ast.BoolOp:
-    """``_c() <= _L or _lim()``: the same tick as a comprehension condition (always true)."""
-    test = ast.Compare(left=_call("_c"), ops=[ast.LtE()], comparators=[_name("_L")])
-    return ast.BoolOp(op=ast.Or(), values=[test, _call("_lim")])
-
-
 _BINOP_GUARDS: Final[dict[type[ast.operator], str]] = {
     ast.Add: "_add",
     ast.Mult: "_mul",
@@ -392,6 +386,9 @@ _AUG_NAMES: Final = {"Add": "_iadd", "Mult": "_imul", "Mod": "_imod", "Pow": "_i
 class _Rewriter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         value = self.visit(node.value)
+        if node.attr in RAW_SAFE_ATTRS:
+            node.value = value
+            return node
         return ast.copy_location(_call("_ga", value, _const(node.attr)), node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
@@ -445,7 +442,7 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
-        node.ifs = [_tick_expr(), *node.ifs]
+        node.iter = ast.copy_location(_call("_it", node.iter), node.iter)
         return node
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:

@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from time import perf_counter
 from types import TracebackType
 from typing import Any, Final
@@ -33,7 +34,12 @@ _BASE: Final[dict[str, Any]] = {
     **{name: V.default_value(name) for name in V.ALL},
 }
 _SCALARS: Final = (str, int, bool, type(None))
+_SCALAR_SET: Final = frozenset(_SCALARS)
 _LOCK: Final = threading.Lock()
+_ALL: Final = V.ALL
+_GET_RO: Final = itemgetter(*V.READ_ONLY)
+_GET_RW: Final = itemgetter(*V.READ_WRITE)
+METER_LIMITS: list[Limits | None] = [None]
 _MAX_MESSAGE: Final = 500
 
 
@@ -142,18 +148,21 @@ def evaluate(
     include_helpers: bool = False,
 ) -> Evaluation:
     """Run compiled rules once. Never raises for anything the rules do; raises UnknownVariableError for bad input."""
-    unknown = variables.keys() - V.ALL
-    if unknown:
+    if not _ALL.issuperset(variables):
+        unknown = variables.keys() - _ALL
         raise UnknownVariableError(f"unknown variable(s): {', '.join(sorted(unknown))}")
     g = _BASE.copy()
     g.update(variables)
-    initial = {name: g[name] for name in V.READ_WRITE}
+    read_only = _GET_RO(g)
+    initial = _GET_RW(g)
     initial_exception = g[V.EXCEPTION]
     selections = g["selections"]
     if type(selections) is list:
         g["selections"] = selections.copy()  # rules may mutate their copy; the input stays as given
     with _LOCK:
-        METER.configure(limits)
+        if METER_LIMITS[0] is not limits:
+            METER.configure(limits)
+            METER_LIMITS[0] = limits
         METER.start(g)
         t0 = perf_counter()
         error: Diagnostic | None = None
@@ -163,19 +172,18 @@ def evaluate(
             error = describe_failure(exc)
             del exc
         elapsed = perf_counter() - t0
-        steps = g["_c"]() - 1
+        steps = g["_c"]() - 1 + METER.bulk
         output = METER.output
         METER.globals = {}
     warnings = list(compiled.warnings)
-    out_vars: dict[str, Any] = {name: variables.get(name, _BASE[name]) for name in V.READ_ONLY}
-    changed: list[str] = []
-    for name in V.READ_WRITE:
-        value = g.get(name)
-        if type(value) not in _SCALARS:
-            value = _export(name, value, warnings)
-        out_vars[name] = value
-        if value != initial[name]:
-            changed.append(name)
+    after = _GET_RW(g)
+    if not _SCALAR_SET.issuperset(map(type, after)):
+        after = tuple(
+            v if type(v) in _SCALAR_SET else _export(n, v, warnings) for n, v in zip(V.READ_WRITE, after, strict=True)
+        )
+    out_vars: dict[str, Any] = dict(zip(V.READ_ONLY, read_only, strict=True))
+    out_vars.update(zip(V.READ_WRITE, after, strict=True))
+    changed = [] if after == initial else [n for n, b, a in zip(V.READ_WRITE, initial, after, strict=True) if a != b]
     raw_exception = g.get(V.EXCEPTION)
     exception: str | None
     if error is not None:

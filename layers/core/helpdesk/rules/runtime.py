@@ -16,7 +16,7 @@ process are serialised by the engine's lock; a Lambda execution environment runs
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from time import perf_counter
@@ -27,6 +27,8 @@ _T = TypeVar("_T")
 ITEM_UNITS: Final = 8
 """Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
 CHECK_EVERY: Final = 128
+BULK_CHECK_EVERY: Final = 4096
+"""Comprehensions over sized iterables up to this length are charged their length in one step (see ``_it``)."""
 """Steps between two checks of the step budget and the wall clock (``_lim``)."""
 
 
@@ -59,6 +61,8 @@ class Meter:
 
     __slots__ = (
         "alloc",
+        "bulk",
+        "bulk_check",
         "deadline",
         "globals",
         "max_alloc",
@@ -76,6 +80,8 @@ class Meter:
         self.output: list[str] = []
         self.configure(Limits())
         self.alloc = 0
+        self.bulk = 0
+        self.bulk_check = BULK_CHECK_EVERY
         self.deadline = 0.0
 
     def configure(self, limits: Limits) -> None:
@@ -92,6 +98,8 @@ class Meter:
         g["_L"] = min(CHECK_EVERY, self.max_steps)
         self.globals = g
         self.alloc = 0
+        self.bulk = 0
+        self.bulk_check = BULK_CHECK_EVERY
         self.output = []
         self.deadline = perf_counter() + self.max_seconds
 
@@ -104,17 +112,59 @@ METER: Final = Meter()
 
 
 # ---------------------------------------------------------------------------------------------------------- budgets
+def _step_limit() -> RulesLimitError:
+    return RulesLimitError(f"step limit exceeded: rules may run at most {METER.max_steps:,} loop iterations")
+
+
+def _time_limit() -> RulesLimitError:
+    return RulesLimitError(f"time limit exceeded: rules may run for at most {METER.max_seconds:g} s")
+
+
 def _lim() -> bool:
     """Called every CHECK_EVERY loop steps: enforce the step budget and the wall clock."""
     m = METER
     g = m.globals
     used = g["_L"]
-    if used >= m.max_steps:
-        raise RulesLimitError(f"step limit exceeded: rules may run at most {m.max_steps:,} loop iterations")
+    if used + m.bulk >= m.max_steps:
+        raise _step_limit()
     if perf_counter() > m.deadline:
-        raise RulesLimitError(f"time limit exceeded: rules may run for at most {m.max_seconds:g} s")
-    g["_L"] = min(used + CHECK_EVERY, m.max_steps)
+        raise _time_limit()
+    g["_L"] = max(min(used + CHECK_EVERY, m.max_steps - m.bulk), used)
     return True
+
+
+def _bulk_check() -> None:
+    m = METER
+    if m.globals["_c"]() + m.bulk > m.max_steps:
+        raise _step_limit()
+    if perf_counter() > m.deadline:
+        raise _time_limit()
+    m.bulk_check = m.bulk + BULK_CHECK_EVERY
+
+
+def _ticking(items: Iterable[Any]) -> Iterator[Any]:
+    tick = METER.globals["_c"]
+    g = METER.globals
+    for item in items:
+        if tick() > g["_L"]:
+            _lim()
+        yield item
+
+
+_BULK_TYPES: Final = frozenset({str, list, tuple, range, dict, set, frozenset})
+
+
+def _it(items: Any) -> Any:
+    """The iterable of a comprehension clause: small sized ones are charged in one go (fast), others per item."""
+    if type(items) in _BULK_TYPES:
+        n = len(items)
+        if n <= BULK_CHECK_EVERY:
+            m = METER
+            m.bulk += n
+            if m.bulk >= m.bulk_check:
+                _bulk_check()
+            return items
+    return _ticking(items)
 
 
 def charge(units: int) -> None:
@@ -590,6 +640,28 @@ CLASS_ATTRS: Final[dict[Any, dict[str, Callable[[Any, str], Any] | None]]] = {}
 
 _MISSING: Final = object()
 
+RAW_SAFE_ATTRS: Final = frozenset(
+    [
+        *_STR_PLAIN,
+        "append",
+        "insert",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "add",
+        "discard",
+        "issubset",
+        "issuperset",
+        "isdisjoint",
+    ]
+)
+"""Attribute names the compiler leaves as plain ``obj.name`` (no guard call: hot-path speed).
+
+Each name, on every type rule code can reach, is either absent or an allowed method that neither allocates more
+than one item nor exposes anything (tests/unit/rules/test_guards.py checks this over the reachable types).
+"""
+
 
 class Module:
     """A module facade: only the listed members exist."""
@@ -653,14 +725,11 @@ def _sorted(iterable: Iterable[Any], *, key: Any = None, reverse: bool = False) 
 
 
 def _sum(iterable: Iterable[Any], start: Any = 0) -> Any:
-    if not isinstance(start, int | float):
+    # With a numeric start, the C sum only ever adds numbers (a list or str item raises TypeError), so the only
+    # growth to check is the size of an int result.
+    if type(start) is not int and type(start) is not float and type(start) is not bool:
         raise TypeError("sum() adds numbers only in rules (use ''.join(...) for strings, or + for lists)")
-    total = start
-    for v in iterable:
-        if type(v) is not int and type(v) is not float and type(v) is not bool:
-            raise TypeError(f"sum() adds numbers only, got {type(v).__name__}")
-        total += v
-    return _check_int(total)
+    return _check_int(sum(iterable, start))
 
 
 def _int(x: Any = 0, base: int | None = None) -> int:
@@ -725,6 +794,7 @@ SAFE_BUILTINS: Final[dict[str, Any]] = {
 
 GUARDS: Final[dict[str, Any]] = {
     "_lim": _lim,
+    "_it": _it,
     "_ga": _ga,
     "_add": _add,
     "_mul": _mul,

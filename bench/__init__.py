@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/<name>_bench.py`` module has a ``main()``; ``python -m bench [name ...]`` runs them."""
