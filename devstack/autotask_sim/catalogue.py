@@ -494,4 +494,5 @@ def routes() -> list[tuple[str, str]]:
         else:
             out.append((method, path))
     out += [("GET", f"/V1.0/{e}/entityInformation/fields") for e in FIELDS_INFO_ENTITIES]
+    out += [("GET", f"/V1.0/{e}/entityInformation") for e in QUERYABLE]
     return out

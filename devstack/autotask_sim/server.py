@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import hmac
 import json
 import random
 import re
@@ -209,6 +210,22 @@ class AutotaskSimulator:
     def set_hourly_limit(self, database: str, limit: int) -> None:
         with self.world.lock:
             self._db(database).hourly_limit = limit
+
+    def add_api_user(self, database: str, username: str, secret: str) -> None:
+        """Another API user in the same database (several integrations share one database's budget)."""
+        with self.world.lock:
+            self._db(database).users[username.strip().lower()] = secret
+
+    def add_integration_code(self, database: str, code: str) -> None:
+        """Another tracking identifier accepted by the database (thread limits are per code + entity)."""
+        with self.world.lock:
+            self._db(database).integration_codes.add(code)
+
+    def set_entity_access(self, database: str, entity: str, **flags: bool) -> None:
+        """Restrict the API user, e.g. `set_entity_access("demo", "Tickets", userAccessForCreate=False)`:
+        creates then fail with Autotask's permission text; `userAccessForQuery=False` makes queries return nothing."""
+        with self.world.lock:
+            self._db(database).entity_access.setdefault(entity, {}).update(flags)
 
     def register_callout(self, database: str, url: str) -> None:
         """Like an Extension Callout plus the two workflow rules (created/edited by anyone)."""
@@ -556,10 +573,10 @@ class _Handler(BaseHTTPRequestHandler):
         code = self.headers.get("ApiIntegrationCode") or ""
         with sim.world.lock:
             db = sim.world.db_for_user(user) if user else None
-        if db is None or secret != db.tenant.secret:
+        if db is None or not hmac.compare_digest(secret.encode(), db.users[user.strip().lower()].encode()):
             sim._count(endpoint, None)
             raise _Reply(401, {"Message": "Authorization has been denied for this request."})
-        if code != db.tenant.integration_code:
+        if code not in db.integration_codes:
             sim._count(endpoint, db.tenant.database)
             raise SimError(500, INTEGRATION_CODE_TEXT)
         sim._count(endpoint, db.tenant.database)
@@ -620,6 +637,10 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "POST":
                 raise bad_verb
             return "Companies/{parentId}/Contacts", "Contacts"
+        if head in _ENTITY_BY_LOWER and low[1:] == ["entityinformation"] and head != "thresholdinformation":
+            if method != "GET":
+                raise bad_verb
+            return f"{_ENTITY_BY_LOWER[head]}/entityInformation", _ENTITY_BY_LOWER[head]
         if head in _INFO_BY_LOWER and low[1:] == ["entityinformation", "fields"]:
             if method != "GET":
                 raise bad_verb
@@ -686,6 +707,16 @@ class _Handler(BaseHTTPRequestHandler):
         if route.endswith("/query/count"):
             with world.lock:
                 return 200, {"queryCount": world.count(db, entity, body)}
+        if route.endswith("/entityInformation"):
+            with world.lock:
+                return 200, {"info": {"name": entity[:-1] if entity.endswith("s") else entity, **db.access(entity)}}
+        if method in ("POST", "PATCH", "PUT", "DELETE") and "/query" not in route:
+            flag = {"POST": "userAccessForCreate", "DELETE": "userAccessForDelete"}.get(method, "userAccessForUpdate")
+            access_entity = entity if route.count("/") == 0 else _child_entity(route)
+            with world.lock:
+                allowed = db.access(access_entity)[flag]
+            if not allowed:
+                raise SimError(500, PERMISSION_TEXT)
         if route.endswith("/entityInformation/fields"):
             return 200, {"fields": self._fields_info(db, entity)}
         if route.endswith("/{id}") and method == "GET" and route.count("/") == 1:
@@ -895,6 +926,17 @@ class _Handler(BaseHTTPRequestHandler):
             )
             raise _Reply(200, {"ticket": ticket})
         raise _Reply(404, {"error": "unknown control route"})
+
+
+def _child_entity(route: str) -> str:
+    parts = route.split("/")
+    if parts[0] == "Tickets" and len(parts) > 2:
+        return "TicketNotes" if parts[2] == "Notes" else "TicketAttachments"
+    if parts[0] in WEBHOOK_ENTITIES and len(parts) > 2 and parts[2] == "Fields":
+        return parts[0][:-1] + "Fields"
+    if parts[0] == "Companies" and len(parts) > 2:
+        return "Contacts"
+    return parts[0]
 
 
 def _single_page(n: int) -> dict[str, Any]:

@@ -107,6 +107,43 @@ class Database:
     request_times: deque[float] = field(default_factory=deque)
     attachment_bytes: deque[tuple[float, int]] = field(default_factory=deque)
     ticket_seq: Counter[str] = field(default_factory=Counter)
+    users: dict[str, str] = field(default_factory=dict)  # API user name (lower case) -> secret
+    integration_codes: set[str] = field(default_factory=set)
+    # entity -> entityInformation flags overriding the defaults (e.g. {"userAccessForCreate": False})
+    entity_access: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.users.setdefault(self.tenant.username.lower(), self.tenant.secret)
+        self.integration_codes.add(self.tenant.integration_code)
+
+    def access(self, entity: str) -> dict[str, bool]:
+        """`EntityInformationResultModel.info` flags for this API user (research section 5)."""
+        writable = entity in (
+            "Tickets",
+            "TicketNotes",
+            "TicketAttachments",
+            "TicketWebhooks",
+            "TicketNoteWebhooks",
+            "TicketWebhookFields",
+            "TicketNoteWebhookFields",
+            "Companies",
+            "Contacts",
+        )
+        info = {
+            "canCreate": writable,
+            "canDelete": entity in ("TicketWebhooks", "TicketNoteWebhooks", "TicketAttachments"),
+            "canQuery": True,
+            "canUpdate": writable,
+            "hasUserDefinedFields": entity in ("Tickets", "Contacts", "Companies", "ConfigurationItems"),
+            "supportsWebhookCallouts": entity
+            in ("Tickets", "TicketNotes", "Contacts", "Companies", "ConfigurationItems"),
+            "userAccessForCreate": writable,
+            "userAccessForDelete": True,
+            "userAccessForQuery": True,
+            "userAccessForUpdate": writable,
+        }
+        info.update(self.entity_access.get(entity, {}))
+        return info
 
     def table(self, entity: str) -> dict[int, dict[str, Any]]:
         return self.tables.setdefault(entity, {})
@@ -294,7 +331,7 @@ class World:
     def db_for_user(self, username: str) -> Database | None:
         low = username.strip().lower()
         for db in self.databases.values():
-            if db.tenant.username.lower() == low:
+            if low in db.users:
                 return db
         return None
 
@@ -330,6 +367,9 @@ class World:
                 raise SimError(500, f"Unable to find {name} in the {entity} entity.")
             include_c.append(c)
         preds = [compile_filter(entity, f) for f in filters]
+        if not db.access(entity)["userAccessForQuery"]:
+            # "the API user with a restricted license would receive no response ... even though the data exists"
+            return [], False
         rows = sorted(
             (r for r in db.table(entity).values() if all(p(r) for p in preds)),
             key=lambda r: int(r.get("id") or 0),

@@ -65,7 +65,7 @@ def test_a_401_re_resolves_the_zone_once_and_repeats_in_the_new_zone(
     old = AutotaskSimulator()
     old.start()
     try:
-        old.world.databases["demo"].tenant = replace(DEMO, secret="rotated-elsewhere")
+        old.world.databases["demo"].users[DEMO.username.lower()] = "rotated-elsewhere"
         wide = replace(settings, host_pattern=r"127\.0\.0\.1:\d+")
         cache: TTLCache[tuple[str, str], Zone] = TTLCache(3600)
         client = make_client(settings=wide, zone_cache=cache)
@@ -459,3 +459,11 @@ def test_requests_are_counted_per_entity_and_reported_to_the_hook(
         ("POST", "TicketNotes", 200),
     ]
     assert sum(sim.stats()["requests_by_database"].values()) == 3
+
+
+def test_entity_information_reports_what_the_api_user_may_do(sim: AutotaskSimulator, client: AutotaskClient) -> None:
+    assert client.entity_information("Tickets")["userAccessForCreate"] is True
+    sim.set_entity_access("demo", "Tickets", userAccessForCreate=False)
+    assert client.entity_information("Tickets")["userAccessForCreate"] is False
+    with pytest.raises(e.PermissionError_):
+        client.create_ticket(TICKET)

@@ -465,3 +465,29 @@ def test_runs_alone_as_a_module() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_several_api_users_and_integration_codes_share_one_database(sim: AutotaskSimulator) -> None:
+    sim.add_api_user("demo", "second-api@example-msp.com", "other-secret")
+    sim.add_integration_code("demo", "VENDORCODE")
+    h = {"UserName": "second-api@example-msp.com", "Secret": "other-secret", "ApiIntegrationCode": "VENDORCODE"}
+    assert api(sim, "GET", "Companies/0", h=h).status_code == 200
+    r = requests.get(
+        f"{sim.base_url}/atservicesrest/v1.0/zoneInformation", params={"user": "SECOND-API@example-msp.com"}, timeout=5
+    )
+    assert r.json()["ci"] == DEMO.ci
+    assert api(sim, "GET", "Companies/0").status_code == 200
+    assert sim.stats()["requests_by_database"] == {"demo": 2}  # one hourly budget for both integrations
+    assert set(sim.stats()["max_concurrency"]) == {"VENDORCODE|Companies", f"{DEMO.integration_code}|Companies"}
+
+
+def test_entity_information_and_restricted_api_users(sim: AutotaskSimulator) -> None:
+    info = api(sim, "GET", "Tickets/entityInformation").json()["info"]
+    assert info["canCreate"] and info["userAccessForCreate"] and info["supportsWebhookCallouts"]
+    assert api(sim, "GET", "Contacts/entityInformation").json()["info"]["canQuery"]
+    sim.set_entity_access("demo", "Tickets", userAccessForCreate=False)
+    sim.set_entity_access("demo", "Contacts", userAccessForQuery=False)
+    assert api(sim, "GET", "Tickets/entityInformation").json()["info"]["userAccessForCreate"] is False
+    r = api(sim, "POST", "Tickets", {"companyID": s.CONTOSO_ID, "priority": 2, "status": 1, "title": "t"})
+    assert r.status_code == 500 and "permissions" in r.json()["errors"][0]
+    assert ids(sim, [{"op": "exist", "field": "id"}]) == []  # restricted: silently nothing (research section 2)

@@ -775,6 +775,15 @@ class AutotaskClient:
         assert isinstance(got, NotePicklists)
         return got
 
+    def entity_information(self, entity: str) -> dict[str, Any]:
+        """`GET /V1.0/{entity}/entityInformation` -> its `info` (`canCreate`, `userAccessForCreate`, ...): what
+        this API user may do, for the admin's Integration Test (research section 5)."""
+        body = self._call("GET", f"{entity}/entityInformation", entity=entity)
+        info = body.get("info") if isinstance(body, dict) else None
+        if not isinstance(info, dict):
+            raise e.ResponseError(f"{entity}/entityInformation answer has no info")
+        return info
+
     def threshold(self) -> Threshold:
         """`GET /V1.0/ThresholdInformation` (counts against the budget and is thread-limited; poll sparingly)."""
         return Threshold.model_validate(self._call("GET", "ThresholdInformation", entity="ThresholdInformation"))

@@ -38,6 +38,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/V1.0/TicketNoteWebhooks/{id}"),
     ("POST", "/V1.0/TicketNoteWebhooks/{parentId}/Fields"),
     ("GET", "/V1.0/TicketNoteWebhookFields/entityInformation/fields"),
+    # entity_information(): the Integration Test's permission check
+    *(
+        ("GET", f"/V1.0/{entity}/entityInformation")
+        for entity in ("Tickets", "TicketNotes", "TicketAttachments", "Contacts", "Companies", "ConfigurationItems")
+    ),
 )
 
 # Swagger definition name -> the property names this client reads, writes or filters on.
@@ -141,6 +146,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "picklistParentValueField",
     ),
     "PickListValue": ("value", "label", "isDefaultValue", "sortOrder", "parentValue", "isActive", "isSystem"),
+    "EntityInformationModel": (
+        "name",
+        "canCreate",
+        "canDelete",
+        "canQuery",
+        "canUpdate",
+        "hasUserDefinedFields",
+        "supportsWebhookCallouts",
+        "userAccessForCreate",
+        "userAccessForDelete",
+        "userAccessForQuery",
+        "userAccessForUpdate",
+    ),
 }
 
 # Request headers (Swagger parameters `in: header`).
