@@ -116,6 +116,17 @@ def _match(parsed: list[tuple[int, str]], segments: list[str]) -> dict[str, str]
     return params if len(parsed) == len(segments) else None
 
 
+def drain(request: Request, limit: int = 64 * 1024 * 1024) -> bool:
+    """Read and drop an unread request body (so the client sees our answer, not a reset); False if too big."""
+    stream, left = request.stream, limit
+    while left > 0:
+        chunk = stream.read(min(1 << 20, left))
+        if not chunk:
+            return True
+        left -= len(chunk)
+    return False
+
+
 def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
     """Does ``content_type`` match one of the API's BinaryMediaTypes (wildcards like image/* or */* allowed)?"""
     if not content_type:
@@ -164,6 +175,8 @@ class ApiGateway:
         request = Request(environ)
         request_id = str(uuid.uuid4())
         response = self._handle(request, request_id)
+        if not drain(request):
+            response.headers["Connection"] = "close"
         return response(environ, start_response)
 
     def _handle(self, request: Request, request_id: str) -> Response:

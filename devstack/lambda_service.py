@@ -554,6 +554,7 @@ class LambdaService:
             response = getattr(self, f"_http_{endpoint}")(request, **args)
         except LambdaServiceError as exc:
             response = _error(exc.status, exc.error_type, str(exc))
+        request.get_data(cache=False)  # drain what an error path left unread (keep-alive connections)
         return response(environ, start_response)
 
     def _http_invoke(self, request: Request, name: str) -> Response:

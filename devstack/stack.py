@@ -57,6 +57,8 @@ log = logging.getLogger("devstack")
 
 
 class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway and the Lambda endpoint
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
