@@ -38,7 +38,7 @@ class LocalConcurrencyLimiter:
         limit: int = AUTOTASK_THREAD_LIMIT,
         *,
         overrides: dict[str, int] | None = None,
-        wait_timeout: float = 120.0,
+        wait_timeout: float = 30.0,
     ) -> None:
         self.limit = limit
         self.overrides = dict(overrides or {})
