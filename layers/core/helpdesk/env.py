@@ -40,6 +40,7 @@ class CalloutEnv(FunctionEnv):
     tenants_table: str = Field(min_length=1)
     submissions_table: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
+    credentials_key_id: str = Field(min_length=1)  # kms:Decrypt of the tenant's webhook HMAC secret
     submission_retention_days: int = Field(default=90, ge=1)
 
 
