@@ -401,6 +401,7 @@ def _register_datetime() -> None:
 
 
 _register_datetime()
+TYPE_ATTRS[type(_dt.date(2000, 1, 1).isocalendar())] = dict.fromkeys(["year", "week", "weekday", "count", "index"])
 DATETIME: Final = Module(
     "datetime",
     {

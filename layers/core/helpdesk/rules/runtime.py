@@ -627,11 +627,27 @@ TYPE_ATTRS: Final[dict[type, dict[str, Callable[[Any, str], Any] | None]]] = {
     tuple: dict.fromkeys(["count", "index"]),
     dict: _DICT_ATTRS,
     set: _SET_ATTRS,
-    frozenset: {k: v for k, v in _SET_ATTRS.items() if k in "copy union intersection difference issubset"},
+    frozenset: {
+        k: v
+        for k, v in _SET_ATTRS.items()
+        if k
+        in (
+            "copy",
+            "union",
+            "intersection",
+            "difference",
+            "symmetric_difference",
+            "issubset",
+            "issuperset",
+            "isdisjoint",
+        )
+    },
     int: _INT_ATTRS,
     bool: _INT_ATTRS,
     float: _FLOAT_ATTRS,
     range: dict.fromkeys(["start", "stop", "step", "count", "index"]),
+    type({}.keys()): {"isdisjoint": None},
+    type({}.items()): {"isdisjoint": None},
 }
 """Attribute allow-list keyed by the exact type of the object. Modules register their own types (modules.py)."""
 

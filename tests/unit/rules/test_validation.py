@@ -1,0 +1,83 @@
+"""Validation at save time: syntax errors, forbidden constructs and read-only variables with line/column."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.rules import RulesSyntaxError, compile_rules, validate
+from tests.unit.rules.conftest import errors, warnings
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("email = 'x'", 1),
+        ("if True:\n    selections = []", 2),
+        ("hostname += 'x'", 1),
+        ("for name in ['a']:\n    pass", 1),
+        ("import re as ip", 1),
+        ("from re import search as mac", 1),
+        ("priority, contactName = 1, 2", 1),
+        ("x = [(businessName := 'a')]", 1),
+        ("queue = 'a'\n\n\nbusinessName = 'Fabrikam'", 4),
+    ],
+)
+def test_read_only_variables_cannot_be_assigned(source: str, line: int) -> None:
+    diags = [d for d in validate(source) if d.code == "read-only"]
+    assert diags, source
+    assert diags[0].line == line
+    assert "is read-only and cannot be assigned" in diags[0].message
+
+
+def test_comprehension_variables_may_reuse_read_only_names() -> None:
+    # a comprehension's loop variable is local to it, as in Python 3
+    assert errors("x = [email for email in ['a']]") == []
+
+
+def test_syntax_error_has_line_and_column() -> None:
+    diags = validate("if priority == 'High'\n    queue = 'x'\n")
+    assert len(diags) == 1
+    d = diags[0]
+    assert (d.severity, d.code, d.line) == ("error", "syntax", 1)
+    assert d.column > 0
+    assert "expected ':'" in d.message
+
+
+def test_every_error_is_reported_with_its_line() -> None:
+    src = "def f():\n    pass\nwhile True:\n    pass\nx = ().__class__\nimport os\n"
+    assert errors(src) == [
+        "1: defining functions (`def`) is not allowed in rules",
+        "3: `while` loops are not allowed: use `for` over a list or range()",
+        "5: attributes starting with '_' cannot be used (__class__)",
+        "6: module 'os' cannot be imported in rules (allowed: datetime, math, re, string, textwrap)",
+    ]
+
+
+def test_compile_refuses_source_with_errors_and_keeps_all_diagnostics() -> None:
+    with pytest.raises(RulesSyntaxError) as info:
+        compile_rules("email = 1\nx = eval\nlambda: 1\n")
+    assert [d.line for d in info.value.diagnostics if d.severity == "error"] == [1, 3]
+    assert "line 1" in str(info.value)
+
+
+def test_warnings_for_likely_mistakes() -> None:
+    src = "Priority = 'High'\nif business_name == 'x':\n    pass\nif message:\n    pass\nif x is 0:\n    pass\nx = 1\n"
+    found = warnings(src)
+    assert "2: `business_name` is not a rule variable and is never assigned (did you mean `businessName`?)" in found
+    assert "4: `message` is not a rule variable and is never assigned (did you mean `msg`?)" in found
+    assert any(w.startswith("6: `is` compares identity") for w in found)
+    assert any(
+        "`Priority` is not a rule variable, so its value is not submitted (did you mean `priority`?)" in w
+        for w in found
+    )
+
+
+def test_clean_rules_have_no_diagnostics() -> None:
+    assert validate("if '!' in msg:\n    priority = 'High'\n") == []
+
+
+def test_limits_on_source_size_and_nesting() -> None:
+    assert errors("x = 1\n" * 20000)[0].startswith("0: rules are too long")
+    assert any("nested too deeply" in e for e in errors("x = " + "[" * 150 + "]" * 150))
+    deep_blocks = "x = 1\n" + "".join("    " * i + "if x:\n" for i in range(120)) + "    " * 120 + "x = 2\n"
+    assert "syntax error: too many levels of indentation" in errors(deep_blocks)[0]
