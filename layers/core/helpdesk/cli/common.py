@@ -119,7 +119,7 @@ def resolve(args: argparse.Namespace) -> Resources:
         if path is not None:
             state = json.loads(path.read_text())
             outputs = dict(state.get("outputs") or {})
-            _use_devstack_env(state.get("env") or {})
+            _use_devstack_env(state.get("env") or {}, state.get("autotask_url"))
             source = f"devstack {path}"
     for name, (_flag, _env, output) in RESOURCES.items():
         if not values[name] and outputs.get(output):
@@ -127,7 +127,16 @@ def resolve(args: argparse.Namespace) -> Resources:
     return Resources(**values, source=source)
 
 
-def _use_devstack_env(env: dict[str, str]) -> None:
+def _use_devstack_env(env: dict[str, str], autotask_url: str | None) -> None:
+    if autotask_url and not os.environ.get("AUTOTASK_HOST_PATTERN"):
+        # the devstack's functions accept the Autotask simulator as an endpoint host: so must the CLI
+        import re
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(autotask_url)
+        os.environ["AUTOTASK_ZONE_URL"] = f"{autotask_url.rstrip('/')}/atservicesrest/v1.0/zoneInformation"
+        os.environ["AUTOTASK_HOST_PATTERN"] = re.escape(parts.netloc)
+        os.environ["AUTOTASK_SCHEME"] = parts.scheme
     if os.environ.get("AWS_ENDPOINT_URL"):
         return  # the caller chose an endpoint explicitly
     for key in (
