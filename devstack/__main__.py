@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\ndevstack: stopping...", flush=True)
     finally:
         stack.stop()
-    print("devstack: stopped (all workers gone)", flush=True)
+    if stack.leftover_pids:
+        print(f"devstack: stopped; had to kill surviving workers {stack.leftover_pids}", flush=True)
+    else:
+        print("devstack: stopped (verified: no worker process left)", flush=True)
     return 0
 
 

@@ -289,6 +289,7 @@ class FunctionPool:
         self._idle: list[Worker] = []
         self._all: set[Worker] = set()
         self._slots = 0  # workers alive or starting
+        self.spawned_pids: set[int] = set()  # every worker ever started (to verify none survives a stop)
         self._cond = threading.Condition()
         self._closed = False
 
@@ -337,6 +338,7 @@ class FunctionPool:
         if cold:
             try:
                 worker = Worker(self.spec, self.name, self.env, self.log)
+                self.spawned_pids.add(worker.pid)
             except Exception:
                 with self._cond:
                     self._slots -= 1
@@ -531,6 +533,10 @@ class LambdaService:
 
     def kill_workers(self, name: str) -> int:
         return self.pool(name).kill_all()
+
+    @property
+    def spawned_pids(self) -> set[int]:
+        return {pid for pool in self.pools.values() for pid in pool.spawned_pids}
 
     def worker_pids(self) -> list[int]:
         return [w.pid for pool in self.pools.values() for w in pool.workers()]

@@ -177,6 +177,7 @@ class Devstack:
         self.lambda_service: LambdaService | None = None
         self.esms: list[EventSourceMapping] = []
         self.function_names: dict[str, str] = {}
+        self.leftover_pids: list[int] = []
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -311,17 +312,28 @@ class Devstack:
             (self.state_dir / "stack.json").unlink(missing_ok=True)
         self._started = False
 
-    def _reap_orphans(self) -> None:
-        """Verify no worker survived; kill any that did (they run in their own process groups)."""
-        pids = self.lambda_service.worker_pids() if self.lambda_service else []
-        me = psutil.Process()
-        leftovers = [p for p in me.children(recursive=True) if p.pid in pids or _is_worker(p)]
+    def _reap_orphans(self) -> list[int]:
+        """Verify that no worker this stack started survived; kill any that did. Returns the leftovers' pids."""
+        if self.lambda_service is None:
+            return []
+        leftovers = []
+        for pid in sorted(self.lambda_service.spawned_pids):
+            try:
+                proc = psutil.Process(pid)
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    leftovers.append(proc)
+            except psutil.NoSuchProcess:
+                continue
         for proc in leftovers:
             try:
                 os.killpg(proc.pid, 9)
             except (ProcessLookupError, PermissionError):
                 proc.kill()
         psutil.wait_procs(leftovers, timeout=5)
+        if leftovers:
+            log.warning("killed %d worker process(es) that survived the shutdown", len(leftovers))
+        self.leftover_pids = [p.pid for p in leftovers]
+        return self.leftover_pids
 
     # ------------------------------------------------------------------ what the stack offers
     @property
@@ -500,10 +512,3 @@ class _EndpointSession:
 
     def client(self, service: str) -> Any:
         return self._stack.client(service)
-
-
-def _is_worker(proc: psutil.Process) -> bool:
-    try:
-        return any(part.endswith("devstack/runtime.py") for part in proc.cmdline())
-    except psutil.Error:
-        return False

@@ -256,7 +256,8 @@ def test_invocation_error_fails_the_whole_batch(stack: Devstack) -> None:
 
 
 # ---------------------------------------------------------------------- lifecycle
-def test_stop_leaves_no_worker_processes() -> None:
+def test_stop_leaves_no_worker_processes_and_spares_other_stacks(stack: Devstack) -> None:
+    other_pid = json.loads(stack.invoke("EchoFunction", {}).json()["body"])["pid"]
     with Devstack(FIXTURE, ports=0, state_dir=ROOT / ".devstack" / "pytest-fixture-2", autotask_sim=False) as s:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda _: s.invoke("SleepyFunction", {"sleep": 0.2}), range(2)))
@@ -268,8 +269,10 @@ def test_stop_leaves_no_worker_processes() -> None:
         pool.submit(s.invoke, "SleepyFunction", {"sleep": 0.9})
         time.sleep(0.3)
     pool.shutdown(wait=True)
+    assert s.leftover_pids == []  # the normal shutdown got them all; nothing had to be reaped
     for pid in pids:
         assert not _alive(pid)
+    assert _alive(other_pid)  # the first stack's warm worker is untouched
 
 
 def _alive(pid: int) -> bool:
