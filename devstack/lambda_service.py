@@ -41,6 +41,13 @@ RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6 MB request and response, synchronous invocations
 ASYNC_PAYLOAD_LIMIT = 256 * 1024
 _HEADER = struct.Struct(">I")
+# how Lambda words a runtime killed by a signal (Go's signal strings)
+_SIGNAL_TEXT = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+}
 
 
 @dataclass
@@ -150,7 +157,8 @@ class Worker:
             self.kill()
             code = self.proc.returncode
         if code is not None and code < 0:
-            return f"Runtime exited with error: signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+            name = _SIGNAL_TEXT.get(-code) or signal.Signals(-code).name.removeprefix("SIG").lower()
+            return f"Runtime exited with error: signal: {name}"
         return f"Runtime exited with error: exit status {code}"
 
     def _send(self, frame: dict[str, Any]) -> None:
@@ -346,7 +354,11 @@ class FunctionPool:
                 raise
             with self._cond:
                 self._all.add(worker)
-            error = worker.wait_init(self.init_timeout_s)
+            try:
+                error = worker.wait_init(self.init_timeout_s)
+            except BaseException:
+                self._release(worker, healthy=False)
+                raise
             with self._cond:
                 self.stats.cold_starts += 1
                 if worker.init_ms is not None:

@@ -218,6 +218,21 @@ def test_kill_workers_forces_a_cold_start(stack: Devstack) -> None:
     assert json.loads(stack.invoke(name, {}).json()["body"])["pid"] != pid
 
 
+def test_killing_a_busy_worker_fails_its_invocation_like_a_crash(stack: Devstack) -> None:
+    name = stack.function_names["SleepyFunction"]
+    stack.invoke(name, {"sleep": 0})  # warm
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(stack.invoke, name, {"sleep": 0.9})
+        time.sleep(0.3)
+        assert stack.kill_workers("SleepyFunction") >= 1
+        result = running.result(timeout=10)
+    assert result.function_error == "Unhandled"
+    error = result.json()
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "signal: killed" in error["errorMessage"]
+    assert stack.invoke(name, {"sleep": 0}).ok  # and the function recovers with a fresh worker
+
+
 def test_invoke_by_arn_partial_arn_and_qualifier(stack: Devstack) -> None:
     client, arn = _lambda(stack), stack.resources["EchoFunction"]["Arn"]
     name = stack.function_names["EchoFunction"]
