@@ -449,8 +449,11 @@ class AutotaskSimulator:
             }
 
 
-def _page_url(base: str, entity: str, body: Any, last_id: int, page_size: int) -> str:
-    paging = json.dumps({"pageSize": page_size, "previousIds": [], "nextIds": [last_id]}, separators=(",", ":"))
+def _page_url(base: str, entity: str, body: Any, last_id: int, page_size: int, method: str) -> str:
+    page: dict[str, Any] = {"pageSize": page_size, "previousIds": [], "nextIds": [last_id]}
+    if method == "GET":
+        page["method"] = "GET"
+    paging = json.dumps(page, separators=(",", ":"))
     search = json.dumps(body, separators=(",", ":"))
     return f"{base}/ATServicesRest/V1.0/{entity}/query/next?paging={quote(paging)}&search={quote(search)}"
 
@@ -650,8 +653,8 @@ class _Handler(BaseHTTPRequestHandler):
         ent = _ENTITY_BY_LOWER[head]
         tail = low[1:]
         if tail in (["query"], ["query", "next"], ["query", "count"]):
-            if method != "POST":
-                raise bad_verb  # GET on a POST nextPageUrl: 405 (research section 3)
+            if method not in ("GET", "POST"):
+                raise bad_verb
             return f"{ent}/" + "/".join(tail), ent
         if not tail:
             if ent == "Tickets" and method in ("POST", "PATCH"):
@@ -683,18 +686,32 @@ class _Handler(BaseHTTPRequestHandler):
         entity = route.split("/")[0]
         if route == "ThresholdInformation":
             return 200, sim.threshold_info(db)
+        if "/query" in route and method == "GET":
+            # GET {E}/query?search=<QueryModel JSON> (research section 3)
+            try:
+                body = json.loads((query.get("search") or ["null"])[0])
+            except ValueError:
+                raise SimError(500, "The search parameter is not valid JSON.") from None
         if route.endswith("/query") or route.endswith("/query/next"):
             after: int | None = None
             if route.endswith("/next"):
-                paging = json.loads((query.get("paging") or ["{}"])[0] or "{}")
-                ids = paging.get("nextIds") or []
-                after = int(ids[-1]) if ids else None
+                try:
+                    paging = json.loads((query.get("paging") or ["{}"])[0] or "{}")
+                    ids = paging.get("nextIds") or []
+                    after = int(ids[-1]) if ids else None
+                except (ValueError, TypeError, AttributeError):
+                    raise SimError(500, "The paging parameter is not valid.") from None
+                if method == "GET" and paging.get("method") != "GET":
+                    # A POST query's nextPageUrl must be POSTed with the same body (research section 3).
+                    raise _Reply(405, {"Message": "The requested resource does not support http method 'GET'."})
                 if body is None:
                     body = json.loads((query.get("search") or ["null"])[0])
             with world.lock:
                 rows, more = world.query(db, entity, body, after)
             max_records = next((v for k, v in (body or {}).items() if k.lower() == "maxrecords"), 500)
-            next_url = _page_url(sim.base_url, entity, body, rows[-1]["id"], max_records) if more and rows else None
+            next_url = (
+                _page_url(sim.base_url, entity, body, rows[-1]["id"], max_records, method) if more and rows else None
+            )
             return 200, {
                 "items": rows,
                 "pageDetails": {

@@ -179,7 +179,21 @@ def test_next_page_urls_need_the_same_post_and_refuse_get(sim: AutotaskSimulator
     third = requests.post(second["pageDetails"]["nextPageUrl"], json=body, headers=headers(), timeout=5).json()
     all_ids = [i["id"] for p in (first, second, third) for i in p["items"]]
     assert len(all_ids) == 12 == len(set(all_ids)) and third["pageDetails"]["nextPageUrl"] is None
-    assert api(sim, "GET", "Contacts/query").status_code == 405
+    # The GET form pages with GET
+    search = json.dumps(body)
+    g1 = requests.get(
+        f"{sim.base_url}/ATServicesRest/V1.0/Contacts/query", params={"search": search}, headers=headers(), timeout=5
+    ).json()
+    g2 = requests.get(g1["pageDetails"]["nextPageUrl"], headers=headers(), timeout=5).json()
+    assert [i["id"] for i in g1["items"] + g2["items"]] == all_ids[:10]
+    count = requests.get(
+        f"{sim.base_url}/ATServicesRest/V1.0/Contacts/query/count",
+        params={"search": search},
+        headers=headers(),
+        timeout=5,
+    )
+    assert count.json() == {"queryCount": 12}
+    assert api(sim, "PUT", "Contacts/query", body).status_code == 405
     assert api(sim, "PATCH", "Tickets/1", {"status": 5}).status_code == 405  # no PATCH /Tickets/{id}
 
 
