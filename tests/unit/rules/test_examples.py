@@ -154,3 +154,16 @@ total = math.ceil(sum(nums) / 3) + abs(-1) + round(2.5) + int('3') + len(rest)
 
 def test_brief_example_warns_only_about_is() -> None:
     assert [w.split(": ", 1)[0] for w in warnings(BRIEF)] == ["3"]
+
+
+def test_every_example_in_the_tenant_reference_runs_cleanly() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "rules.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        ev = run(block, msg="see ticket #123 now!")
+        assert ev.error is None, (block, ev.error)
+        assert all(w.code == "is-literal" for w in ev.warnings), ev.warnings

@@ -194,7 +194,7 @@ def evaluate(
         exception = raw_exception if type(raw_exception) is str else str(_export("exception", raw_exception, []))
     if raw_exception != initial_exception or error is not None:
         changed.append(V.EXCEPTION)
-    helpers = _helpers(g, warnings) if include_helpers else None
+    helpers = _helpers(g) if include_helpers else None
     return Evaluation(
         variables=out_vars,
         changed=changed,
@@ -208,12 +208,14 @@ def evaluate(
     )
 
 
-def _helpers(g: dict[str, Any], warnings: list[Diagnostic]) -> dict[str, Any]:
+def _helpers(g: dict[str, Any]) -> dict[str, Any]:
+    """Helper variables for test runs (values that are not JSON are shown as their text, without a warning)."""
     out: dict[str, Any] = {}
+    ignored: list[Diagnostic] = []
     for name, value in g.items():
         if name.startswith("_") or name in V.ALL or type(value) is Module or callable(value):
             continue
-        out[name] = _export(name, value, warnings)
+        out[name] = _export(name, value, ignored)
     return out
 
 
