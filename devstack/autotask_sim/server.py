@@ -486,6 +486,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------------------------- plumbing
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        # Read an unread (bounded) body first, so a client still sending it sees the answer, not a reset.
+        length = self._length()
+        if not getattr(self, "_consumed", False) and 0 < length <= MAX_BODY:
+            self._consumed = True
+            with contextlib.suppress(OSError):
+                self.rfile.read(length)
         try:
             self._send_unsafe(status, body, headers)
         except OSError:  # the client gave up (timeout) or reset: nothing to answer
@@ -507,10 +513,17 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _length(self) -> int:
+        try:
+            return max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            return 0
+
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._length()
         if length > MAX_BODY:
             raise _Reply(413, {"errors": ["The request body is too large."]})
+        self._consumed = True
         raw = self.rfile.read(length) if length else b""
         if not raw:
             return None
@@ -520,6 +533,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(500, "The request body is not valid JSON.") from None
 
     def _handle(self, method: str) -> None:
+        self._consumed = False
         sim = self.simulator
         parts = urlsplit(self.path)
         segs = [s for s in parts.path.split("/") if s]

@@ -467,3 +467,14 @@ def test_entity_information_reports_what_the_api_user_may_do(sim: AutotaskSimula
     assert client.entity_information("Tickets")["userAccessForCreate"] is False
     with pytest.raises(e.PermissionError_):
         client.create_ticket(TICKET)
+
+
+def test_a_throttled_large_upload_gets_the_throttle_answer_not_a_reset(
+    sim: AutotaskSimulator, client: AutotaskClient
+) -> None:
+    tid = client.create_ticket(TICKET)
+    sim.set_faults("demo", thread_limit_rate=1.0, entities=["TicketAttachments"])
+    with pytest.raises(e.ThreadLimitExceeded) as exc:
+        client.create_ticket_attachment(tid, "big.png", b"p" * 4_000_000)
+    assert not exc.value.maybe_committed  # refused before anything was stored: safe to retry later
+    assert sim.tickets("demo")[0]["attachments"] == []

@@ -576,7 +576,8 @@ class AutotaskClient:
         body = self._call("POST", path, entity=entity, body=dict(fields), write=True)
         item_id = body.get("itemId") if isinstance(body, dict) else None
         if not isinstance(item_id, int) or isinstance(item_id, bool):
-            raise e.ResponseError(f"{entity} create answer has no itemId", maybe_committed=True)
+            texts = [redact(t, self._secrets) for t in _error_texts(body)]
+            raise e.ResponseError(f"{entity} create answer has no itemId", errors=texts, maybe_committed=True)
         return item_id
 
     def patch(self, path: str, item_id: int, fields: Mapping[str, Any], *, entity: str) -> int:
