@@ -478,3 +478,46 @@ def test_a_throttled_large_upload_gets_the_throttle_answer_not_a_reset(
         client.create_ticket_attachment(tid, "big.png", b"p" * 4_000_000)
     assert not exc.value.maybe_committed  # refused before anything was stored: safe to retry later
     assert sim.tickets("demo")[0]["attachments"] == []
+
+
+def test_every_route_the_client_sends_is_in_its_catalogue(sim: AutotaskSimulator, client: AutotaskClient) -> None:
+    """A tour of every client method. The simulator names each request by route template, and rejects any field
+    not in its Swagger-generated catalogue, so this also proves the bodies and filters use Swagger names."""
+    import re
+
+    from helpdesk.autotask import routes
+
+    contact = client.find_contact_by_email("alice@contoso.com")
+    assert contact is not None
+    client.get_contact(contact.id)
+    client.get_company(s.CONTOSO_ID)
+    client.find_configuration_item("CONTOSO-PC1", s.CONTOSO_ID)
+    client.billing_codes()
+    tid = client.create_ticket({**TICKET, "externalID": "tour"})
+    client.find_ticket_by_external_id("tour")
+    client.get_ticket(tid)
+    client.update_ticket(tid, {"status": 8})
+    client.create_ticket_note(tid, "t", "d")
+    client.list_ticket_notes(tid, since_id=0, since=datetime.now(UTC) - timedelta(days=1), published_only=True)
+    client.create_ticket_attachment(tid, "f.txt", b"x")
+    client.ticket_picklists()
+    client.note_picklists()
+    client.threshold()
+    for entity in ("Tickets", "TicketNotes", "TicketAttachments", "Contacts", "Companies", "ConfigurationItems"):
+        client.entity_information(entity)
+    wid = client.create_ticket_webhook("w", "http://127.0.0.1:9/", "secret-key-1")
+    client.create_ticket_webhook_field(wid, client.ticket_webhook_field_ids()["status"])
+    client.get_ticket_webhook(wid)
+    client.delete_ticket_webhook(wid)
+    nid = client.create_ticket_note_webhook("n", "http://127.0.0.1:9/", "secret-key-1")
+    client.create_ticket_note_webhook_field(nid, client.ticket_note_webhook_field_ids()["description"])
+    client.get_ticket_note_webhook(nid)
+    client.delete_ticket_note_webhook(nid)
+
+    def norm(method: str, path: str) -> tuple[str, str]:
+        return method, re.sub(r"\{[^}]*\}", "{}", path).lower()
+
+    catalogue = {norm(m, p) for m, p in routes.ROUTES}
+    sent = {norm(*k.split(" ", 1)) for k in sim.stats()["requests_by_endpoint"]}
+    assert sent - catalogue == set()
+    assert catalogue - sent == set()  # and the catalogue lists nothing the client never sends
