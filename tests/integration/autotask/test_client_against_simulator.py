@@ -423,7 +423,7 @@ def test_the_client_keeps_at_most_three_requests_in_flight_per_entity(
     sim: AutotaskSimulator, client: AutotaskClient
 ) -> None:
     tid = client.create_ticket(TICKET)
-    sim.set_faults("demo", latency_ms=60)
+    sim.set_faults("demo", latency_ms=100)
     failures = _hammer(client, tid)
     stats = sim.stats()
     assert failures == []
@@ -436,7 +436,7 @@ def test_without_the_limiter_the_simulator_enforces_autotasks_thread_limit(
 ) -> None:
     client = make_client(limiter=NullLimiter(), max_attempts=1)
     tid = client.create_ticket(TICKET)
-    sim.set_faults("demo", latency_ms=150)
+    sim.set_faults("demo", latency_ms=400)
     failures = _hammer(client, tid, each=1)
     assert sim.stats()["thread_limit_errors"] > 0
     assert failures and all(isinstance(f, e.ThreadLimitExceeded) for f in failures)

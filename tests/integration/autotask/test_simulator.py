@@ -271,7 +271,7 @@ def test_hourly_request_limit_per_database(sim: AutotaskSimulator) -> None:
 
 
 def test_thread_limit_three_per_integration_code_and_entity(sim: AutotaskSimulator) -> None:
-    sim.set_faults("demo", latency_ms=300)
+    sim.set_faults("demo", latency_ms=700)
     results: list[requests.Response] = []
     lock = threading.Lock()
 
