@@ -18,7 +18,7 @@ import pytest
 from helpdesk.rules import Limits, compile_rules, evaluate, validate
 from tests.unit.rules.conftest import SAMPLE
 
-FAST = Limits(max_seconds=0.3)
+FAST = Limits(max_seconds=0.3, max_alloc=16_000_000)
 
 ESCAPES: dict[str, str] = {
     # -- the object graph: dunder walks to object.__subclasses__()
@@ -171,6 +171,15 @@ EXHAUSTION: dict[str, str] = {
     "huge-source": "x = 1\n" * 60000,
     "math-factorial-not-exposed": "import math\nx = math.factorial(10**6)",
     "star-display-blowup": "l = [0] * 100000\nx = [*l, *l]",
+    "set-hash-collisions": "big = [i * (2**61 - 1) for i in range(50000)]\ns = set(big)",
+    "dict-hash-collisions": "big = [i * (2**61 - 1) for i in range(50000)]\nd = dict(zip(big, big))",
+    "set-update-hash-collisions": "big = [i * (2**61 - 1) for i in range(50000)]\ns = set()\ns.update(big)",
+    "issuperset-hash-collisions": "big = [i * (2**61 - 1) for i in range(50000)]\nok = {0}.issuperset(big)",
+    "dict-update-hash-collisions": "big = [(i * (2**61 - 1), 0) for i in range(50000)]\nd = {}\nd.update(big)",
+    "set-display-hash-collisions": "big = [i * (2**61 - 1) for i in range(50000)]\ns = {*big}",
+    "round-huge-negative-digits": "x = [round(5, -10**9) for i in range(2000)]\ny = 1 / 0",
+    "print-huge-separator": "print(*(['x'] * 100000), sep='y' * 1000000)\ny = 1 / 0",
+    "many-distinct-regexes": "import re\nfor i in range(5000):\n    re.compile('(a{100}){10}' + str(i))",
     "dict-unpack-blowup": "d = {i: i for i in range(60000)}\ne = {**d, **{-i: i for i in range(60000)}}",
 }
 
@@ -205,6 +214,14 @@ def test_exhaustion_technique_is_stopped_quickly(source: str) -> None:
 def test_the_corpus_has_at_least_forty_techniques() -> None:
     assert len(ESCAPES) + len(EXHAUSTION) >= 40
     assert len(ESCAPES) >= 40
+
+
+def test_default_reprs_do_not_show_memory_addresses() -> None:
+    src = "g = (c for c in 'ab')\nprint(g)\nt = str(g) + repr(g) + f'{g}' + '{}'.format(g) + '%s' % (g,)\n"
+    ev = evaluate(compile_rules(src), dict(SAMPLE), include_helpers=True)
+    assert ev.error is None
+    assert ev.output == ["<generator object <genexpr>>"]
+    assert ev.helpers is not None and " at 0x" not in str(ev.helpers)
 
 
 def test_format_escape_message_is_plain() -> None:

@@ -463,6 +463,8 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(getattr(node, "ctx", ast.Load()), ast.Load) and any(
             isinstance(e, ast.Starred) for e in node.elts
         ):
+            if isinstance(node, ast.Set):  # {*items}: build through the chunked set() (hash-collision safe)
+                return ast.copy_location(_call("_setd", ast.List(elts=node.elts, ctx=ast.Load())), node)
             return ast.copy_location(_call("_chk", node), node)
         return node
 

@@ -23,6 +23,7 @@ from helpdesk.rules.runtime import (
     Module,
     RulesForbiddenError,
     RulesLimitError,
+    scrub,
 )
 
 DEFAULT_LIMITS: Final = Limits()
@@ -135,7 +136,7 @@ def _export(name: str, value: Any, warnings: list[Diagnostic]) -> Any:
             Diagnostic("warning", "not-json", f"`{name}` holds a {type(value).__name__}: submitted as its text")
         )
         try:
-            return str(value)[:10_000]
+            return scrub(str(value)[:10_000])
         except Exception:
             return "<unprintable>"
 

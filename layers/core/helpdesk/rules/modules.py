@@ -34,15 +34,15 @@ DOTALL: Final = 16
 _FLAG_PREFIX: Final = ((IGNORECASE, "i"), (MULTILINE, "m"), (DOTALL, "s"))
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
-_OPTIONS.max_mem = 8 << 20
+_OPTIONS.max_mem = 2 << 20  # per pattern (program + DFA cache); with 64 cached patterns at most ~128 MB
 
 
 class RegexError(ValueError):
     """A pattern RE2 cannot compile (syntax, backreferences, lookaround, too large)."""
 
 
-@lru_cache(maxsize=256)
-def _compile(pattern: str, flags: int = 0) -> Any:
+@lru_cache(maxsize=64)
+def _compile_cached(pattern: str, flags: int) -> Any:
     if not isinstance(pattern, str):
         raise TypeError("regular expression patterns must be strings")
     if len(pattern) > 10_000:
@@ -55,6 +55,14 @@ def _compile(pattern: str, flags: int = 0) -> Any:
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise RegexError(f"invalid regular expression {pattern[:60]!r}: {detail}") from None
+
+
+def _compile(pattern: Any, flags: int = 0) -> Any:
+    info = _compile_cached.cache_info()
+    regexp = _compile_cached(pattern, flags)
+    if _compile_cached.cache_info().misses != info.misses:
+        charge(max(regexp.programsize, 1) * 64)  # a fresh compile costs memory: charge it (many distinct patterns)
+    return regexp
 
 
 def _pattern(p: Any, flags: int = 0) -> Any:

@@ -16,6 +16,7 @@ process are serialised by the engine's lock; a Lambda execution environment runs
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -28,6 +29,8 @@ ITEM_UNITS: Final = 8
 """Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
 CHECK_EVERY: Final = 128
 BULK_CHECK_EVERY: Final = 4096
+HASH_CHUNK: Final = 512
+"""Items per C-level set/dict insertion call between two clock checks (see ``_hashed_insert``)."""
 """Comprehensions over sized iterables up to this length are charged their length in one step (see ``_it``)."""
 """Steps between two checks of the step budget and the wall clock (``_lim``)."""
 
@@ -326,7 +329,7 @@ def _mod(a: Any, b: Any) -> Any:
         args = b if type(b) is tuple else (b,)
         for arg in args if type(b) is not dict else b.values():
             estimate_len(arg)
-        return check_len(a % b)
+        return check_len(scrub(a % b))
     return a % b
 
 
@@ -409,18 +412,27 @@ def estimate_len(obj: Any, cap: int | None = None) -> int:
     return total
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def scrub(text: str) -> str:
+    """Drop memory addresses from default reprs (``<generator object <genexpr> at 0x7f..>``): no ASLR hints."""
+    return _ADDRESS.sub("", text) if " at 0x" in text else text
+
+
 def _str(obj: Any = "") -> str:
     t = type(obj)
     if t is str:
         return obj  # type: ignore[no-any-return]
-    if t is not int and t is not float and t is not bool and obj is not None:
-        estimate_len(obj)
-    return check_len(str(obj))
+    if t is int or t is float or t is bool or obj is None:
+        return check_len(str(obj))
+    estimate_len(obj)
+    return check_len(scrub(str(obj)))
 
 
 def _repr(obj: Any) -> str:
     estimate_len(obj)
-    return check_len(repr(obj))
+    return check_len(scrub(repr(obj)))
 
 
 def _fv(value: Any, conversion: int, spec: str | None) -> Any:
@@ -437,8 +449,8 @@ def _fv(value: Any, conversion: int, spec: str | None) -> Any:
         value = str(value)
     if spec:
         _check_spec(spec)
-        return format(value, spec)
-    return value if type(value) is str else format(value)
+        return scrub(format(value, spec))
+    return value if type(value) is str else scrub(format(value))
 
 
 def _safe_format(template: str) -> Callable[..., str]:
@@ -459,7 +471,7 @@ def _safe_format(template: str) -> Callable[..., str]:
                 raise ValueError(f"unknown conversion !{conv}")
         for v in (*args, *kwargs.values()):
             estimate_len(v)
-        return check_len(template.format(*args, **kwargs))
+        return check_len(scrub(template.format(*args, **kwargs)))
 
     return fmt
 
@@ -535,6 +547,89 @@ def _list_extend(obj: list[Any], _name: str) -> Any:
     return extend
 
 
+def _time_check() -> None:
+    if perf_counter() > METER.deadline:
+        raise _time_limit()
+
+
+def _items_of(items: Any) -> Any:
+    """A list/tuple of the items of ``items`` (bounded: generators tick, sized inputs are checked)."""
+    if type(items) is list or type(items) is tuple:
+        return items
+    out = list(items)
+    if len(out) > METER.max_items:
+        raise _too_long(len(out), "list")
+    return out
+
+
+def _hashed_insert(update: Callable[[Any], Any], items: Any) -> None:
+    """Insert into a set/dict in chunks with a clock check between them.
+
+    Hash-colliding keys (e.g. multiples of 2**61 - 1) make every insertion scan all earlier ones: one C call over a
+    long list could run for minutes where no Python-level check can interrupt it. Chunks keep each call short.
+    """
+    n = len(items)
+    if n <= HASH_CHUNK:
+        update(items)
+        return
+    for start in range(0, n, HASH_CHUNK):
+        update(items[start : start + HASH_CHUNK])
+        _time_check()
+
+
+def _set(items: Any = ()) -> set[Any]:
+    out: set[Any] = set()
+    _hashed_insert(out.update, _items_of(items))
+    return check_len(out)
+
+
+def _dict(arg: Any = None, /, **kwargs: Any) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    if arg is not None:
+        _hashed_insert(out.update, list(arg.items()) if type(arg) is dict else _items_of(arg))
+    out.update(kwargs)
+    return check_len(out)
+
+
+def _as_set(items: Any) -> Any:
+    return items if type(items) is set or type(items) is frozenset else _set(items)
+
+
+def _set_method(obj: Any, name: str) -> Any:
+    """Set methods that take iterables: turn each argument into a set first (chunked, see _hashed_insert)."""
+    method = getattr(obj, name)
+    grows = name in ("union", "update", "symmetric_difference", "symmetric_difference_update")
+
+    def call(*others: Any) -> Any:
+        sets = [_as_set(o) for o in others]
+        if grows:
+            total = len(obj) + sum(len(o) for o in sets)
+            if total > METER.max_items:
+                raise _too_long(total, "list")
+        if name == "update":
+            for other in sets:
+                _hashed_insert(obj.update, list(other))
+            return None
+        result = method(*sets)
+        if type(result) is set or type(result) is frozenset:
+            charge(len(result) * ITEM_UNITS)
+        return result
+
+    return call
+
+
+def _dict_update(obj: dict[Any, Any], _name: str) -> Any:
+    def update(arg: Any = None, /, **kwargs: Any) -> None:
+        if arg is not None:
+            items = list(arg.items()) if type(arg) is dict else _items_of(arg)
+            if len(obj) + len(items) > METER.max_items:
+                raise _too_long(len(obj) + len(items), "list")
+            _hashed_insert(obj.update, items)
+        obj.update(kwargs)
+
+    return update
+
+
 _STR_PLAIN = [
     "count",
     "endswith",
@@ -592,27 +687,27 @@ _LIST_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
     "extend": _list_extend,
 }
 _DICT_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
-    **dict.fromkeys(["keys", "values", "items", "get", "pop", "popitem", "setdefault", "update", "clear"]),
+    **dict.fromkeys(["keys", "values", "items", "get", "pop", "popitem", "setdefault", "clear"]),
     "copy": _alloc(),
+    "update": _dict_update,
 }
+_SET_ITERABLE_METHODS: Final = (
+    "issubset",
+    "issuperset",
+    "isdisjoint",
+    "union",
+    "intersection",
+    "difference",
+    "symmetric_difference",
+    "update",
+    "intersection_update",
+    "difference_update",
+    "symmetric_difference_update",
+)
 _SET_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
-    **dict.fromkeys(
-        [
-            "add",
-            "discard",
-            "remove",
-            "pop",
-            "clear",
-            "issubset",
-            "issuperset",
-            "isdisjoint",
-            "update",
-            "intersection_update",
-            "difference_update",
-            "symmetric_difference_update",
-        ]
-    ),
-    **{n: _alloc() for n in ["copy", "union", "intersection", "difference", "symmetric_difference"]},
+    **dict.fromkeys(["add", "discard", "remove", "pop", "clear"]),
+    "copy": _alloc(),
+    **dict.fromkeys(_SET_ITERABLE_METHODS, _set_method),
 }
 _INT_ATTRS: dict[str, Callable[[Any, str], Any] | None] = dict.fromkeys(
     ["bit_length", "real", "imag", "numerator", "denominator", "conjugate", "is_integer"]
@@ -646,8 +741,8 @@ TYPE_ATTRS: Final[dict[type, dict[str, Callable[[Any, str], Any] | None]]] = {
     bool: _INT_ATTRS,
     float: _FLOAT_ATTRS,
     range: dict.fromkeys(["start", "stop", "step", "count", "index"]),
-    type({}.keys()): {"isdisjoint": None},
-    type({}.items()): {"isdisjoint": None},
+    type({}.keys()): {},
+    type({}.items()): {},
 }
 """Attribute allow-list keyed by the exact type of the object. Modules register their own types (modules.py)."""
 
@@ -667,9 +762,6 @@ RAW_SAFE_ATTRS: Final = frozenset(
         "items",
         "add",
         "discard",
-        "issubset",
-        "issuperset",
-        "isdisjoint",
     ]
 )
 """Attribute names the compiler leaves as plain ``obj.name`` (no guard call: hot-path speed).
@@ -753,15 +845,25 @@ def _int(x: Any = 0, base: int | None = None) -> int:
 
 
 def _round(x: Any, ndigits: int | None = None) -> Any:
-    return round(x) if ndigits is None else round(x, ndigits)
+    if ndigits is None:
+        return round(x)
+    if type(ndigits) is int:
+        # round(5, -10**9) computes 10**(10**9) in C; past 5,000 digits every allowed number rounds the same way
+        ndigits = max(-5000, min(ndigits, 5000))
+    return round(x, ndigits)
 
 
-def _print(*args: Any, sep: str = " ", end: str = "") -> None:
+def _print(*args: Any, sep: Any = " ", end: Any = "") -> None:
     m = METER
     if len(m.output) >= m.max_output_lines:
         return
-    line = str(sep).join(_str(a) for a in args) + str(end)
-    m.output.append(line[:2000])
+    sep_text, end_text = _str(sep)[:100], _str(end)[:100]
+    line = ""
+    for i, arg in enumerate(args):
+        line += (sep_text if i else "") + _str(arg)[:2000]
+        if len(line) >= 2000:
+            break
+    m.output.append((line + end_text)[:2000])
 
 
 def _divmod(a: Any, b: Any) -> Any:
@@ -788,8 +890,8 @@ SAFE_BUILTINS: Final[dict[str, Any]] = {
     "bool": bool,
     "list": _materialize(list),
     "tuple": _materialize(tuple),
-    "dict": _materialize(dict),
-    "set": _materialize(set),
+    "dict": _dict,
+    "set": _set,
     "sorted": _sorted,
     "reversed": reversed,
     "range": _range,
@@ -821,6 +923,7 @@ GUARDS: Final[dict[str, Any]] = {
     "_slice": _slice,
     "_fv": _fv,
     "_chk": check_len,
+    "_setd": _set,
     "_iadd": _iadd,
     "_imul": _imul,
     "_imod": _imod,
