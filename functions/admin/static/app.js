@@ -70,8 +70,9 @@
     sessionStorage.setItem(TOKEN_KEY, token);
     const me = await api("GET", "/me");
     $("tenant-name").textContent = me.name + " (" + me.tenant_id + ")";
+    await loadSettings();  // forms are filled before they are shown
     $("signin").hidden = true; $("app").hidden = false; $("session").hidden = false;
-    await loadAll();
+    await Promise.allSettled([loadRules(), loadKeys(), loadCallout(), loadPicklists(false)]);
   }
 
   function signOut(message) {
@@ -90,11 +91,6 @@
     catch (e) { sessionStorage.removeItem(TOKEN_KEY); $("app").hidden = true; $("signin").hidden = false; say("signin-status", e.status === 401 ? "That admin token is not valid." : e.message, "bad"); }
   });
   $("sign-out").addEventListener("click", () => signOut());
-
-  async function loadAll() {
-    await loadSettings();
-    await Promise.allSettled([loadRules(), loadKeys(), loadCallout(), loadPicklists(false)]);
-  }
 
   /* ------------------------------------------------------------------ settings */
   function clearErrors(form) {
@@ -251,7 +247,7 @@
     const gutter = $("gutter");
     gutter.textContent = "";
     for (let i = 1; i <= count; i++) {
-      gutter.append(el("span", { class: badLines.has(i) ? "bad" : null, "data-line": String(i), text: String(i) }), "\n");
+      gutter.append(el("span", { class: badLines.has(i) ? "bad" : null, "data-line": String(i), text: String(i) }));
     }
     gutter.scrollTop = source.scrollTop;
   }

@@ -1,0 +1,137 @@
+"""The settings page in headless Chromium against the devstack: sign in, save settings, run the Integration Test
+against the Autotask simulator, save rules with a syntax error and see it at its line."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot, shot_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+BROKEN_RULES = """\
+if 'This is an emergency' in selections:
+    priority = 'Critical'
+if priority == 'Critical'
+    subject = '**EMERGENCY** ' + subject
+"""
+
+
+def sign_in(page: Any, demo: dict[str, str]) -> None:
+    page.goto(demo["admin_url"])
+    page.get_by_label("Admin token").fill(demo["admin_token"])
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#app").wait_for(state="visible")
+
+
+def api(devstack: Any, demo: dict[str, str], path: str) -> Any:
+    answer = requests.get(
+        f"{devstack.api_url}/v1/admin{path}", headers={"Authorization": f"Bearer {demo['admin_token']}"}, timeout=60
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_wrong_token_is_refused_with_a_message(page: Any, demo: dict[str, str]) -> None:
+    page.goto(demo["admin_url"])
+    shot(page, "01-sign-in")
+    page.get_by_label("Admin token").fill("hba_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    alert = page.locator("#signin-status")
+    alert.filter(has_text="not valid").wait_for()
+    assert page.locator("#app").is_hidden()
+
+
+def test_sign_in_and_save_connection_and_defaults(page: Any, devstack: Any, demo: dict[str, str]) -> None:
+    # Given the demo admin signs in
+    sign_in(page, demo)
+    assert "Demo MSP" in page.locator("#tenant-name").inner_text()
+    # Then the connection shows the host and only a mask for the key
+    assert page.get_by_label("API endpoint").input_value() == devstack.autotask_sim.host
+    assert page.get_by_label("API key").input_value() == ""
+    assert "****" in (page.get_by_label("API key").get_attribute("placeholder") or "")
+    # When they change the unregistered contact e-mail to an invalid one, the field shows the error
+    email = page.get_by_label("Unregistered contact e-mail")
+    email.fill("not-an-email")
+    page.locator("#save-connection").click()
+    page.locator("#unregistered_email-error").filter(has_text="valid e-mail").wait_for()
+    assert email.get_attribute("aria-invalid") == "true"
+    # And a valid one saves
+    email.fill("unregistered@helpdeskbuttons.com")
+    page.locator("#save-connection").click()
+    page.locator("#connection-status").filter(has_text="Saved").wait_for()
+    # When the picklists have loaded, they pick a priority from the dropdown and save the defaults
+    page.locator("#picklists-status").filter(has_text="Options loaded").wait_for()
+    priorities = page.locator("#default-priority option").all_inner_texts()
+    assert {"Critical", "High", "Medium", "Low"} <= set(priorities)
+    page.get_by_label("Priority", exact=True).select_option("High")
+    page.get_by_label("Queue", exact=True).select_option("Tier 1 Support")
+    page.locator("#save-defaults").click()
+    page.locator("#defaults-status").filter(has_text="Saved").wait_for()
+    shot(page, "02-settings-saved")
+    # Then the API has them
+    defaults = api(devstack, demo, "/settings")["defaults"]
+    assert (defaults["priority"], defaults["queue"]) == ("High", "Tier 1 Support")
+
+
+def test_integration_test_against_the_simulator(page: Any, demo: dict[str, str]) -> None:
+    sign_in(page, demo)
+    page.get_by_role("button", name="Run Integration Test").click()
+    page.locator("#test-status").filter(has_text="passed").wait_for(timeout=60_000)
+    rows = page.locator("#test-results li")
+    statuses = rows.evaluate_all("els => els.map(e => [e.dataset.check, e.dataset.status])")
+    assert statuses and all(status == "pass" for _, status in statuses), statuses
+    checks = {check for check, _ in statuses}
+    assert {"zone", "authentication", "perm_tickets_create", "contact", "rules"} <= checks
+    page.locator("#test").scroll_into_view_if_needed()
+    shot(page, "03-integration-test")
+    shot_of(page, "#test", "03b-integration-test-section")
+
+
+def test_rules_with_a_syntax_error_show_it_at_its_line_and_are_not_saved(
+    page: Any, devstack: Any, demo: dict[str, str]
+) -> None:
+    sign_in(page, demo)
+    before = api(devstack, demo, "/rules")["version"]
+    editor = page.get_by_label("Dispatcher Rules code")
+    editor.fill(BROKEN_RULES)
+    page.locator("#save-rules").click()
+    problem = page.locator("#rules-problems li").first
+    problem.wait_for()
+    assert "Line 3" in problem.inner_text()
+    assert page.locator('#gutter span.bad[data-line="3"]').count() == 1
+    assert "Not saved" in page.locator("#rules-status").inner_text()
+    page.locator("#rules").scroll_into_view_if_needed()
+    shot(page, "04-rules-syntax-error")
+    shot_of(page, "#rules", "04b-rules-syntax-error-section")
+    assert api(devstack, demo, "/rules")["version"] == before
+    # When the error is fixed, Test shows what changed, and Save stores a new version
+    editor.fill(BROKEN_RULES.replace("'Critical'\n    subject", "'Critical':\n    subject"))
+    page.locator("#test-rules").click()
+    page.locator("#rules-status").filter(has_text="Test ran").wait_for()
+    changed = page.locator("#rules-vars tr.changed").all_inner_texts()
+    assert any("priority" in row and "Critical" in row for row in changed), changed
+    page.locator("#save-rules").click()
+    page.locator("#rules-status").filter(has_text="Saved as version").wait_for()
+    assert api(devstack, demo, "/rules")["version"] == before + 1
+    assert page.locator("#gutter span.bad").count() == 0
+    shot(page, "05-rules-saved")
+
+
+def test_button_key_is_shown_once_and_callout_url_is_displayed(page: Any, demo: dict[str, str]) -> None:
+    sign_in(page, demo)
+    expect(page.locator("#callout-url")).to_have_value(re.compile(r"/v1/callouts/hbc_"))
+    page.get_by_label("Label").fill("Browser test")
+    page.get_by_role("button", name="Create key").click()
+    page.locator("#new-key").wait_for(state="visible")
+    token = page.locator("#new-key-value").input_value()
+    assert token.startswith("hbk_")
+    row = page.locator("#keys-list tr", has_text="Browser test")
+    row.wait_for()
+    assert token not in page.locator("#keys-list").inner_text()
+    shot(page, "06-keys")
