@@ -270,3 +270,32 @@ def test_a_submission_briefly_unknown_right_after_acceptance_is_polled_again():
     code, out, *_ = _press(api)
     assert code == ExitCode.CREATED
     assert out == "Ticket T20261126.0004 created.\n"
+
+
+def test_on_a_terminal_a_missing_email_is_asked_for(monkeypatch, capsys):
+    # Given the one line `make run` prints (URL, key, message; no email) typed at a terminal
+    monkeypatch.delenv("HELPDESK_EMAIL", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "ann@contoso.com")
+    seen = {}
+
+    def fake_press(opts, client, **kwargs):
+        seen["email"] = opts.email
+        return 0
+
+    monkeypatch.setattr("helpdesk.cli.press.press", fake_press)
+
+    code = cli_main.main(["press", "--api-url", "http://127.0.0.1:9/prod", "--key", "hbk_x", "My printer is on fire!"])
+
+    assert code == 0
+    assert asked == ["Your email address: "]
+    assert seen["email"] == "ann@contoso.com"
+
+
+def test_without_a_terminal_a_missing_email_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.delenv("HELPDESK_EMAIL", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code = cli_main.main(["press", "--api-url", "http://127.0.0.1:9/prod", "--key", "hbk_x", "help"])
+    assert code == ExitCode.USAGE
+    assert "--email or HELPDESK_EMAIL" in capsys.readouterr().err

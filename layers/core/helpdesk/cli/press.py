@@ -247,6 +247,14 @@ def _default_name() -> str | None:
         return os.environ.get("USERNAME") or None
 
 
+def _ask(prompt: str) -> str | None:
+    """Ask on the terminal, as a desktop agent's form would; None when the person gives nothing."""
+    try:
+        return input(prompt).strip() or None
+    except EOFError:
+        return None
+
+
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "press",
@@ -270,7 +278,11 @@ def register(subparsers: Any) -> None:
     who.add_argument(
         "--name", default=os.environ.get("HELPDESK_NAME"), help="your name [HELPDESK_NAME; default: login's full name]"
     )
-    who.add_argument("--email", default=os.environ.get("HELPDESK_EMAIL"), help="your email (required) [HELPDESK_EMAIL]")
+    who.add_argument(
+        "--email",
+        default=os.environ.get("HELPDESK_EMAIL"),
+        help="your email (asked for on a terminal when missing) [HELPDESK_EMAIL]",
+    )
     who.add_argument("--phone", default=os.environ.get("HELPDESK_PHONE"))
     who.add_argument("--business-name", default=None)
     what = parser.add_argument_group("the request")
@@ -295,14 +307,17 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     err = sys.stderr
-    message = sys.stdin.read() if args.message == "-" else args.message
-    name = args.name or _default_name()
     problems = []
     if not args.dry_run and not args.api_url:
         problems.append("the API URL is needed: --api-url or HELPDESK_API_URL (`make run` prints it)")
     if not args.dry_run and not args.key:
         problems.append("a button key is needed: --key or HELPDESK_BUTTON_KEY (`make run` prints a demo key)")
-    if not args.email:
+    message = sys.stdin.read() if args.message == "-" else args.message
+    # Like the desktop agent's form: on a terminal, ask for what the command line did not say.
+    interactive = not problems and args.message != "-" and sys.stdin.isatty() and not args.dry_run
+    email = args.email or (_ask("Your email address: ") if interactive else None)
+    name = args.name or _default_name() or (_ask("Your name: ") if interactive else None)
+    if not email:
         problems.append("your email address is needed: --email or HELPDESK_EMAIL")
     if not name:
         problems.append("your name is needed: --name or HELPDESK_NAME")
@@ -313,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
     opts = PressOptions(
         message=message,
         name=str(name),
-        email=args.email,
+        email=str(email),
         phone=args.phone,
         business_name=args.business_name,
         subject=args.subject,
