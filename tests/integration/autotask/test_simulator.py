@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -468,8 +469,9 @@ def test_loopback_only() -> None:
 
 
 def test_runs_alone_as_a_module() -> None:
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devstack.autotask_sim", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "devstack.autotask_sim", "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=root
     )
     try:
         assert proc.stdout is not None
