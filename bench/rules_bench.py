@@ -225,12 +225,12 @@ def main() -> int:
                 diff = [k for k in KEY_VARIABLES if picked[k] != reference[k]]
                 mismatches.append(f"{wname}/{ename}: {', '.join(diff)} differ from plain exec")
             runs[ename], compiles[ename] = run, compile_once
-        evals = interleaved_best(runs, budget=0.1, repeats=9)
+        evals = interleaved_best(runs, budget=0.03, repeats=25)
         comps = interleaved_best(compiles, budget=0.05, repeats=3)
         for ename in ENGINES:
             results[(wname, ename)] = (evals[ename], comps[ename])
 
-    print("Per-evaluation time (us, best of 9 interleaved runs; compile excluded) and compile time (us)")
+    print("Per-evaluation time (us, best of 25 interleaved runs; compile excluded) and compile time (us)")
     header = f"{'workload':26} {'engine':30} {'eval us':>9} {'vs exec':>8} {'compile us':>11}"
     print(header)
     print("-" * len(header))

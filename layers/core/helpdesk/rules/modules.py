@@ -20,6 +20,7 @@ from helpdesk.rules.runtime import (
     CLASS_ATTRS,
     METER,
     TYPE_ATTRS,
+    Access,
     Module,
     RulesForbiddenError,
     RulesLimitError,
@@ -401,7 +402,7 @@ def _register_datetime() -> None:
         (_dt.timedelta, _TIMEDELTA_ATTRS),
         (_dt.timezone, _TIMEZONE_ATTRS),
     ):
-        table: dict[str, Callable[[Any, str], Any] | None] = dict.fromkeys(names)
+        table: dict[str, Access] = dict.fromkeys(names)
         if "strftime" in table:
             table["strftime"] = _strftime
         TYPE_ATTRS[cls] = table

@@ -477,12 +477,9 @@ def _safe_format(template: str) -> Callable[..., str]:
 
 
 # -------------------------------------------------------------------------------------------- attribute allow-list
-def _alloc(weight: int = 1) -> Callable[[Any, str], Any]:
-    def get(obj: Any, name: str) -> Any:
-        charge(len(obj) * (weight if type(obj) is str else ITEM_UNITS))
-        return getattr(obj, name)
-
-    return get
+Access = Callable[[Any, str], Any] | int | None
+"""How an allowed attribute is read: None = plainly; int = plainly, charging len(obj) * int to the memory budget
+(methods that return a copy-sized result); a callable = ``how(obj, name)`` returns a checked wrapper."""
 
 
 def _sized(argpos: int, what: str = "string") -> Callable[[Any, str], Any]:
@@ -668,10 +665,10 @@ _STR_ALLOC = [
 ]
 _STR_SPLIT = ["split", "rsplit", "splitlines"]
 
-STR_ATTRS: Final[dict[str, Callable[[Any, str], Any] | None]] = {
+STR_ATTRS: Final[dict[str, Access]] = {
     **dict.fromkeys(_STR_PLAIN),
-    **{n: _alloc() for n in _STR_ALLOC},
-    **{n: _alloc(16) for n in _STR_SPLIT},
+    **dict.fromkeys(_STR_ALLOC, 1),
+    **dict.fromkeys(_STR_SPLIT, 16),
     "ljust": _sized(0),
     "rjust": _sized(0),
     "center": _sized(0),
@@ -681,14 +678,14 @@ STR_ATTRS: Final[dict[str, Callable[[Any, str], Any] | None]] = {
     "join": _str_join,
     "format": _str_format,
 }
-_LIST_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
+_LIST_ATTRS: dict[str, Access] = {
     **dict.fromkeys(["append", "insert", "remove", "pop", "clear", "index", "count", "sort", "reverse"]),
-    "copy": _alloc(),
+    "copy": ITEM_UNITS,
     "extend": _list_extend,
 }
-_DICT_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
+_DICT_ATTRS: dict[str, Access] = {
     **dict.fromkeys(["keys", "values", "items", "get", "pop", "popitem", "setdefault", "clear"]),
-    "copy": _alloc(),
+    "copy": ITEM_UNITS,
     "update": _dict_update,
 }
 _SET_ITERABLE_METHODS: Final = (
@@ -704,19 +701,17 @@ _SET_ITERABLE_METHODS: Final = (
     "difference_update",
     "symmetric_difference_update",
 )
-_SET_ATTRS: dict[str, Callable[[Any, str], Any] | None] = {
+_SET_ATTRS: dict[str, Access] = {
     **dict.fromkeys(["add", "discard", "remove", "pop", "clear"]),
-    "copy": _alloc(),
+    "copy": ITEM_UNITS,
     **dict.fromkeys(_SET_ITERABLE_METHODS, _set_method),
 }
-_INT_ATTRS: dict[str, Callable[[Any, str], Any] | None] = dict.fromkeys(
+_INT_ATTRS: dict[str, Access] = dict.fromkeys(
     ["bit_length", "real", "imag", "numerator", "denominator", "conjugate", "is_integer"]
 )
-_FLOAT_ATTRS: dict[str, Callable[[Any, str], Any] | None] = dict.fromkeys(
-    ["is_integer", "real", "imag", "conjugate", "as_integer_ratio"]
-)
+_FLOAT_ATTRS: dict[str, Access] = dict.fromkeys(["is_integer", "real", "imag", "conjugate", "as_integer_ratio"])
 
-TYPE_ATTRS: Final[dict[type, dict[str, Callable[[Any, str], Any] | None]]] = {
+TYPE_ATTRS: Final[dict[type, dict[str, Access]]] = {
     str: STR_ATTRS,
     list: _LIST_ATTRS,
     tuple: dict.fromkeys(["count", "index"]),
@@ -746,7 +741,7 @@ TYPE_ATTRS: Final[dict[type, dict[str, Callable[[Any, str], Any] | None]]] = {
 }
 """Attribute allow-list keyed by the exact type of the object. Modules register their own types (modules.py)."""
 
-CLASS_ATTRS: Final[dict[Any, dict[str, Callable[[Any, str], Any] | None]]] = {}
+CLASS_ATTRS: Final[dict[Any, dict[str, Access]]] = {}
 """Attribute allow-list for class objects that modules expose (``datetime.datetime.now``)."""
 
 _MISSING: Final = object()
@@ -790,6 +785,12 @@ def _ga(obj: Any, name: str) -> Any:
     if table is not None:
         how = table.get(name, _MISSING)
         if how is None:
+            return getattr(obj, name)
+        if type(how) is int:  # the method builds a copy-sized result: charge it here (no extra call)
+            m = METER
+            m.alloc += len(obj) * how
+            if m.alloc > m.max_alloc:
+                charge(0)
             return getattr(obj, name)
         if how is not _MISSING:
             return how(obj, name)  # type: ignore[operator]
