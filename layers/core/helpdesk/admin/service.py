@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,6 @@ from helpdesk.admin.ports import (
     RulesRunner,
 )
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
-from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
 from helpdesk.domain.tenant import (
     Credential,
@@ -35,7 +35,35 @@ from helpdesk.domain.tenant import (
 
 MAX_RULES_SOURCE = 100_000
 PICKLIST_TTL_SECONDS = 600
-_PICKLISTS: TTLCache[tuple[str, str], tuple[datetime, PicklistSet]] = TTLCache(PICKLIST_TTL_SECONDS, max_entries=500)
+
+
+class _PicklistCache:
+    """Per execution environment: (tenant, connection fingerprint) -> (fetched at, picklists), with a TTL.
+
+    Deliberately not helpdesk.autotask.cache: importing anything from helpdesk.autotask loads the HTTP client,
+    which the admin function's cold start should not pay for."""
+
+    def __init__(self, ttl: float, max_entries: int) -> None:
+        self.ttl, self.max_entries = ttl, max_entries
+        self._data: dict[tuple[str, str], tuple[float, tuple[datetime, PicklistSet]]] = {}
+
+    def get(self, key: tuple[str, str]) -> tuple[datetime, PicklistSet] | None:
+        hit = self._data.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[str, str], value: tuple[datetime, PicklistSet]) -> None:
+        if len(self._data) >= self.max_entries:
+            self._data.pop(next(iter(self._data)))
+        self._data[key] = (time.monotonic() + self.ttl, value)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+_PICKLISTS = _PicklistCache(PICKLIST_TTL_SECONDS, max_entries=500)
 
 
 class KeyView(BaseModel):
