@@ -1,0 +1,99 @@
+"""GET /v1/notifications: the button agent's notification feed (included by routes.py).
+
+Authentication (the button key) runs in routes.py's middleware like for every other route; this module only
+reads the receipts / device id, then helpdesk.notifications.feed.FeedService does the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from helpdesk.adapters.dynamodb_notifications import DynamoFeedReader
+from helpdesk.intake.service import IntakeError
+from helpdesk.notifications.feed import (
+    DEFAULT_LIMIT,
+    DEVICE_ID_PATTERN,
+    MAX_LIMIT,
+    FeedAnswer,
+    FeedError,
+    FeedService,
+)
+
+router = Router()
+_ERROR_BODY = "#/components/schemas/ErrorBody"
+_SERVICE: FeedService | None = None
+
+
+class _FeedProblem(IntakeError):
+    def __init__(self, error: FeedError) -> None:
+        super().__init__(error.message, field=error.field)
+        self.status = error.status
+        self.code = error.code
+
+
+def _service() -> FeedService:
+    global _SERVICE
+    if _SERVICE is None:
+        import routes
+
+        _SERVICE = FeedService(DynamoFeedReader(routes.ENV.submissions_table))
+    return _SERVICE
+
+
+def _header(name: str) -> str:
+    headers = router.current_event.headers or {}
+    return next((str(v) for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+@router.get(
+    "/v1/notifications",
+    summary="New notification events for this agent (cursor-based)",
+    description=(
+        "Send the receipts you hold in `X-Receipt` (comma separated) and/or your `X-Device-Id` (given at submit "
+        "time). Each event's `text` is rendered from the MSP's template for that event. Pass the answer's "
+        "`cursor` as `since` next time: no event is lost or shown twice. Unknown or expired receipts are skipped."
+    ),
+    tags=["notifications"],
+    responses={
+        200: {"description": "New events, oldest first, and the next cursor"},
+        **{
+            code: {"description": text, "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}}}
+            for code, text in {
+                401: "Missing, unknown or revoked button key",
+                404: "None of the receipts belongs to a submission of this tenant",
+            }.items()
+        },
+    },
+    security=[{"bearerAuth": []}],
+)
+def notifications(
+    since: Annotated[str | None, Query(max_length=4000, description="The `cursor` of the previous answer")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Events per answer")] = DEFAULT_LIMIT,
+) -> Response[FeedAnswer]:
+    import routes
+
+    credential = routes.authenticate()
+    tenant = routes.TENANTS.get(credential.tenant_id)
+    if tenant is None or not tenant.active:
+        raise _FeedProblem(FeedError(404, "not_found", "No such tenant."))
+    receipts = [r.strip() for r in _header("X-Receipt").split(",") if r.strip()]
+    device_id = _header("X-Device-Id").strip() or None
+    if device_id is not None and not re.fullmatch(DEVICE_ID_PATTERN, device_id):
+        raise _FeedProblem(
+            FeedError(422, "validation_error", "X-Device-Id must be 8-64 of [A-Za-z0-9_-].", "X-Device-Id")
+        )
+    try:
+        answer = _service().read(tenant, receipts=receipts, device_id=device_id, since=since, limit=limit)
+    except FeedError as exc:
+        raise _FeedProblem(exc) from None
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=answer,
+        headers={"Cache-Control": "no-store"},
+    )
