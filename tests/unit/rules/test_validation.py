@@ -81,3 +81,13 @@ def test_limits_on_source_size_and_nesting() -> None:
     assert any("nested too deeply" in e for e in errors("x = " + "[" * 150 + "]" * 150))
     deep_blocks = "x = 1\n" + "".join("    " * i + "if x:\n" for i in range(120)) + "    " * 120 + "x = 2\n"
     assert "syntax error: too many levels of indentation" in errors(deep_blocks)[0]
+
+
+def test_errors_only_the_compiler_sees_are_reported() -> None:
+    assert errors("x = 1\nbreak\n") == ["2: syntax error: 'break' outside loop"]
+
+
+def test_python_syntax_warnings_become_rule_warnings() -> None:
+    assert warnings("x = [1, 2]\ny = [x [0] (1)]\nz = 1[0]\n") == [
+        "3: 'int' object is not subscriptable; perhaps you missed a comma?"
+    ]

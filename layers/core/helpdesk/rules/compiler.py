@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -337,15 +338,40 @@ def _parse(source: str, limits: Limits) -> tuple[ast.Module | None, list[Diagnos
         return None, [Diagnostic("error", "too-deep", "code is nested too deeply to parse")]
 
 
-def validate(source: str, limits: Limits | None = None) -> list[Diagnostic]:
-    """Every error and warning for ``source``, sorted by position (errors block saving, warnings do not)."""
-    limits = limits or Limits()
+def _python_diagnostics(source: str) -> list[Diagnostic]:
+    """What CPython's own compiler says: errors the parser lets through ('break' outside a loop) and its
+    SyntaxWarnings ('int' object is not subscriptable; perhaps you missed a comma?). Nothing is executed."""
+    out: list[Diagnostic] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            compile(source, FILENAME, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            out.append(Diagnostic("error", "syntax", f"syntax error: {exc.msg}", exc.lineno or 0, exc.offset or 0))
+        except (RecursionError, MemoryError, ValueError, OverflowError):
+            out.append(Diagnostic("error", "too-deep", "code is nested too deeply to compile"))
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, SyntaxWarning) and '"is" with' not in text and '"is not" with' not in text:
+            out.append(Diagnostic("warning", "python-warning", text, w.lineno or 0))
+    return out
+
+
+def _analyse(source: str, limits: Limits) -> tuple[ast.Module | None, list[Diagnostic], _Validator | None]:
     tree, diags = _parse(source, limits)
     if tree is None:
-        return diags
+        return None, diags, None
     v = _Validator(limits)
     v.run(tree)
-    return sorted(v.out, key=lambda d: (d.line == 0, d.line, d.column, d.severity))
+    diags = list(v.out)
+    if not any(d.severity == "error" for d in diags):
+        diags.extend(_python_diagnostics(source))
+    return tree, sorted(diags, key=lambda d: (d.line == 0, d.line, d.column, d.severity)), v
+
+
+def validate(source: str, limits: Limits | None = None) -> list[Diagnostic]:
+    """Every error and warning for ``source``, sorted by position (errors block saving, warnings do not)."""
+    return _analyse(source, limits or Limits())[1]
 
 
 # ---------------------------------------------------------------------------------------------------- the rewrite
@@ -506,18 +532,14 @@ class _Rewriter(ast.NodeTransformer):
 
 def compile_rules(source: str, limits: Limits | None = None) -> CompiledRules:
     """Validate and compile; raises :class:`RulesSyntaxError` with every diagnostic if there is any error."""
-    limits = limits or Limits()
-    tree, diags = _parse(source, limits)
-    if tree is None:
-        raise RulesSyntaxError(diags)
-    v = _Validator(limits)
-    v.run(tree)
-    diags = sorted(v.out, key=lambda d: (d.line == 0, d.line, d.column, d.severity))
-    if any(d.severity == "error" for d in diags):
+    tree, diags, v = _analyse(source, limits or Limits())
+    if tree is None or v is None or any(d.severity == "error" for d in diags):
         raise RulesSyntaxError(diags)
     rewritten = ast.fix_missing_locations(_Rewriter().visit(tree))
     try:
-        code = compile(rewritten, FILENAME, "exec", dont_inherit=True, optimize=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = compile(rewritten, FILENAME, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # pragma: no cover - validated above
         raise RulesSyntaxError([Diagnostic("error", "syntax", f"cannot compile rules: {exc}")]) from None
     return CompiledRules(source=source, code=code, warnings=tuple(diags), assigned=frozenset(v.stored))
