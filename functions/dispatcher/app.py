@@ -9,12 +9,13 @@ are built once per execution environment in `dependencies.py`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from dependencies import ENV, QUEUE, wire
+from dependencies import DEPS, ENV, QUEUE, wire
 
 from helpdesk.dispatch import router
 from helpdesk.domain.retry import backoff_seconds
@@ -63,4 +64,6 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A submission claimed by this invocation is released at the latest when the invocation must have ended.
+    DEPS.lease = lambda: timedelta(milliseconds=context.get_remaining_time_in_millis() + 1000)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -131,6 +131,9 @@ class DispatchDeps:
     log: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
     max_receive_count: int = 8
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # How long a claim may last: the dispatcher sets it to the invocation's remaining time, so a killed run's
+    # claim lapses when its invocation would have timed out anyway.
+    lease: Callable[[], timedelta] = lambda: LEASE
 
 
 PERMANENT_CREDENTIALS = (
@@ -225,7 +228,7 @@ class CreateTicket:
                 sub,
                 status=SubmissionStatus.CREATING,
                 lease_owner=secrets.token_hex(8),
-                lease_until=now + LEASE,
+                lease_until=now + self.deps.lease(),
                 attempts=sub.attempts + 1,
             )
         except ConflictError:
