@@ -180,6 +180,11 @@ EXHAUSTION: dict[str, str] = {
     "round-huge-negative-digits": "x = [round(5, -10**9) for i in range(2000)]\ny = 1 / 0",
     "print-huge-separator": "print(*(['x'] * 100000), sep='y' * 1000000)\ny = 1 / 0",
     "many-distinct-regexes": "import re\nfor i in range(5000):\n    re.compile('(a{100}){10}' + str(i))",
+    "format-repeated-field": "b = 'x' * 900000\nt = '{0}' * 1000\nx = t.format(b)",
+    "percent-mapping-repeated": "b = 'x' * 900000\nt = '%(a)s' * 1000\nx = t % {'a': b}",
+    "percent-tuple-sum": "b = 'x' * 900000\nx = ('%s' * 3) % (b, b, b)",
+    "fstring-many-fields": "b = 'x' * 900000\nx = f'{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}'",
+    "repeated-str-of-big-list": "l = ['x'] * 100000\nfor i in range(100000):\n    s = str(l)",
     "dict-unpack-blowup": "d = {i: i for i in range(60000)}\ne = {**d, **{-i: i for i in range(60000)}}",
 }
 

@@ -406,6 +406,8 @@ _BINOP_GUARDS: Final[dict[type[ast.operator], str]] = {
 }
 
 
+MAX_FSTRING_FIELDS: Final = 8
+"""f-strings with more fields are joined by _fjoin, which checks the total size before building it."""
 _AUG_NAMES: Final = {"Add": "_iadd", "Mult": "_imul", "Mod": "_imod", "Pow": "_ipow", "LShift": "_ilshift"}
 
 
@@ -482,6 +484,9 @@ class _Rewriter(ast.NodeTransformer):
             else:
                 values.append(part)
         node.values = values
+        if sum(isinstance(v, ast.FormattedValue) for v in values) > MAX_FSTRING_FIELDS:
+            parts = [v.value if isinstance(v, ast.FormattedValue) else v for v in values]
+            return ast.copy_location(_call("_fjoin", ast.List(elts=parts, ctx=ast.Load())), node)
         return ast.copy_location(_call("_chk", node), node)
 
     def _display(self, node: ast.List | ast.Tuple | ast.Set) -> ast.AST:

@@ -29,6 +29,8 @@ ITEM_UNITS: Final = 8
 """Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
 CHECK_EVERY: Final = 128
 BULK_CHECK_EVERY: Final = 4096
+BIG_UNITS: Final = 65_536
+"""Allocations at least this big also check the wall clock."""
 HASH_CHUNK: Final = 512
 """Items per C-level set/dict insertion call between two clock checks (see ``_hashed_insert``)."""
 """Comprehensions over sized iterables up to this length are charged their length in one step (see ``_it``)."""
@@ -171,13 +173,18 @@ def _it(items: Any) -> Any:
 
 
 def charge(units: int) -> None:
-    """Charge ``units`` (characters or items) of new memory to this evaluation's allocation budget."""
+    """Charge ``units`` (characters or items) of new memory to this evaluation's allocation budget.
+
+    Big allocations also check the clock: one loop step that copies megabytes is not a cheap step.
+    """
     m = METER
     m.alloc += units
     if m.alloc > m.max_alloc:
         raise RulesLimitError(
             f"memory limit exceeded: rules may build at most about {m.max_alloc // 1_000_000} MB of new text and lists"
         )
+    if units >= BIG_UNITS and perf_counter() > m.deadline:
+        raise _time_limit()
 
 
 def _too_long(n: int, what: str = "string") -> RulesLimitError:
@@ -327,8 +334,14 @@ def _mod(a: Any, b: Any) -> Any:
     if type(a) is str:
         _check_percent_format(a)
         args = b if type(b) is tuple else (b,)
-        for arg in args if type(b) is not dict else b.values():
-            estimate_len(arg)
+        values = args if type(b) is not dict else tuple(b.values())
+        # a mapping may be referenced many times ('%(x)s%(x)s...'): bound by fields x the largest value
+        fields = a.count("%")
+        sizes = [estimate_len(v) for v in values]
+        if type(b) is dict:
+            _bound_fields(len(a), fields, max(sizes, default=0))
+        else:
+            _bound_fields(len(a), 1, sum(sizes))
         return check_len(scrub(a % b))
     return a % b
 
@@ -388,6 +401,9 @@ def estimate_len(obj: Any, cap: int | None = None) -> int:
     while stack:
         x = stack.pop()
         t = type(x)
+        seen += 1
+        if not seen & 0xFFFF:
+            _time_check()
         if t is str:
             total += len(x) + 2
         elif t is int:
@@ -418,6 +434,24 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 def scrub(text: str) -> str:
     """Drop memory addresses from default reprs (``<generator object <genexpr> at 0x7f..>``): no ASLR hints."""
     return _ADDRESS.sub("", text) if " at 0x" in text else text
+
+
+def _bound_fields(template_len: int, fields: int, largest: int) -> None:
+    """A formatting result is at most the template plus every field holding the largest value."""
+    est = template_len + fields * largest
+    if est > METER.max_string:
+        raise _too_long(est)
+
+
+def _fjoin(parts: list[str]) -> str:
+    """An f-string with many fields: check the total before joining (each field alone may be near the limit)."""
+    total = 0
+    for p in parts:
+        total += len(p)
+    if total > METER.max_string:
+        raise _too_long(total)
+    charge(total)
+    return "".join(parts)
 
 
 def _str(obj: Any = "") -> str:
@@ -458,9 +492,11 @@ def _safe_format(template: str) -> Callable[..., str]:
     import string
 
     def fmt(*args: Any, **kwargs: Any) -> str:
+        fields = 0
         for _literal, field, spec, conv in string.Formatter().parse(template):
             if field is None:
                 continue
+            fields += 1
             if any(ch in field for ch in ".[]"):
                 raise RulesForbiddenError(
                     f"format field {{{field}}} is not allowed: only plain names and positions, use an f-string"
@@ -469,8 +505,8 @@ def _safe_format(template: str) -> Callable[..., str]:
                 _check_spec(spec)
             if conv not in (None, "r", "s", "a"):
                 raise ValueError(f"unknown conversion !{conv}")
-        for v in (*args, *kwargs.values()):
-            estimate_len(v)
+        sizes = [estimate_len(v) for v in (*args, *kwargs.values())]
+        _bound_fields(len(template), fields, max(sizes, default=0))
         return check_len(scrub(template.format(*args, **kwargs)))
 
     return fmt
@@ -788,9 +824,11 @@ def _ga(obj: Any, name: str) -> Any:
             return getattr(obj, name)
         if type(how) is int:  # the method builds a copy-sized result: charge it here (no extra call)
             m = METER
-            m.alloc += len(obj) * how
-            if m.alloc > m.max_alloc:
-                charge(0)
+            units = len(obj) * how
+            if units >= BIG_UNITS or m.alloc + units > m.max_alloc:
+                charge(units)
+            else:
+                m.alloc += units
             return getattr(obj, name)
         if how is not _MISSING:
             return how(obj, name)  # type: ignore[operator]
@@ -925,6 +963,7 @@ GUARDS: Final[dict[str, Any]] = {
     "_fv": _fv,
     "_chk": check_len,
     "_setd": _set,
+    "_fjoin": _fjoin,
     "_iadd": _iadd,
     "_imul": _imul,
     "_imod": _imod,
