@@ -117,3 +117,20 @@ def test_settings_page_is_served_through_api_gateway(devstack: Any) -> None:
     stage = devstack.api_url.rsplit("/", 1)[1]
     assert f'src="/{stage}/admin/app.js"' in page.text
     assert requests.get(f"{devstack.api_url}/admin/app.js", timeout=60).status_code == 200
+
+
+def test_integration_test_names_a_missing_permission_read_from_entity_information(
+    devstack: Any, demo: dict[str, str]
+) -> None:
+    sim = devstack.autotask_sim
+    sim.set_entity_access("demo", "Tickets", userAccessForCreate=False)
+    try:
+        report = admin(devstack, demo, "POST", "/integration-test").json()
+    finally:
+        sim.set_entity_access("demo", "Tickets", userAccessForCreate=True)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert report["ok"] is False
+    assert checks["perm_tickets_create"]["status"] == "fail"
+    assert checks["perm_tickets_create"]["message"].startswith("There was an error involving permissions in your PSA.")
+    assert checks["perm_tickets_edit"]["status"] == "pass"
+    assert checks["perm_tickets_edit"]["message"] == "The API user may edit tickets."  # verified, not probed

@@ -77,16 +77,11 @@ class ClientGateway:
         from helpdesk.autotask.errors import NotFound
 
         try:
-            body = self._client._call("GET", f"{entity}/entityInformation", entity=entity)
+            info = self._client.entity_information(entity)
         except NotFound:
-            # Not described (an old zone or a simulator): probe reading with a one-record query instead.
+            # Not described (an old zone): probe reading with a one-record query instead.
             self._client.query(entity, [{"op": "gte", "field": "id", "value": 0}], max_records=1, limit=1)
             return EntityAccess(entity=entity, verified=False)
-        info = body.get("info") if isinstance(body, dict) else None
-        if not isinstance(info, dict):
-            from helpdesk.autotask.errors import ResponseError
-
-            raise ResponseError(f"{entity}/entityInformation answer has no info")
         get = info.get
         return EntityAccess(
             entity=entity,
