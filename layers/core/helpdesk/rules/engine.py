@@ -253,6 +253,7 @@ class RulesEngine:
             result = compile_rules(source, self.limits)
         except RulesSyntaxError as exc:
             exc.source = source  # type: ignore[attr-defined]
+            exc.__traceback__ = None  # cached: keep no frames alive
             result = exc
         with self._lock:
             self._cache[key] = result
