@@ -56,6 +56,9 @@ infra: bootstrap
 e2e: bootstrap
 	$(VENV)/python -m pytest -q tests/e2e
 
+browser: bootstrap system-deps
+	$(VENV)/python -m pytest -q tests/browser
+
 bench: bootstrap
 	$(VENV)/python -m bench
 
