@@ -42,6 +42,8 @@ ESCAPES: dict[str, str] = {
     "private-from-import": "from re import compile as _c",
     "private-attribute-re2-internals": "import re\nx = re.compile('a')._regexp",
     "private-keyword": "x = dict(__class__=1)",
+    "nfkc-normalised-dunder": "x = ().__\U0001d41c\U0001d425ass__",  # math-bold 'cl' normalises to __class__
+    "nfkc-normalised-read-only": "\uff45mail = 'x'",  # fullwidth e: the parser normalises it to `email`
     # -- forbidden builtins
     "eval": "x = eval('1+1')",
     "exec": "exec('import os')",
