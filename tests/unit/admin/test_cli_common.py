@@ -119,3 +119,27 @@ def test_every_ops_command_is_registered() -> None:
         ["tenants", "disable", "t"],
     ):
         assert callable(parser.parse_args(argv).func)
+
+
+def test_stack_outputs_name_the_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "TenantsTableName": {"Value": "prod-TenantsTable-ABC"},
+            "DeadLetterQueueUrl": {"Value": "https://sqs.us-east-1.amazonaws.com/123/prod-dlq"},
+        },
+    }
+    with mock_aws():
+        boto3.client("cloudformation").create_stack(StackName="helpdesk-prod", TemplateBody=json.dumps(template))
+        resources = resolve(parse("--stack-name", "helpdesk-prod"))
+        assert resources.tenants_table == "prod-TenantsTable-ABC"
+        assert resources.dead_letter_queue_url.endswith("prod-dlq")  # type: ignore[union-attr]
+        assert resources.source == "stack helpdesk-prod"
+        with pytest.raises(CliError, match="cannot read stack"):
+            resolve(parse("--stack-name", "no-such-stack"))
