@@ -5,9 +5,10 @@ The compiler (compiler.py) rewrites risky syntax into calls of the functions her
 * ``a.b``            -> ``_ga(a, 'b')``        attribute allow-list per type; size-risky methods come back wrapped
 * ``a + b`` etc.     -> ``_add(a, b)``         sequence/int growth checked before the work is done
 * ``x[i:j]``         -> ``_slice(x, i, j, k)``  copies are charged to the allocation budget
-* loop bodies and comprehension clauses tick a step counter; every ``CHECK_EVERY`` steps ``_lim()`` checks the step
-  budget and the wall clock
-* f-string fields   -> ``_fv(value, conversion, spec)``; the whole f-string -> ``_chk(...)``
+* ``for`` bodies tick a C-level step counter; every ``CHECK_EVERY`` steps ``_lim()`` checks the step budget and
+  the wall clock; comprehension iterables go through ``_it`` (small sized ones charged in one go, others per item)
+* f-string fields   -> ``_fv(value, conversion, spec)``; the whole f-string -> ``_chk(...)`` (``_fjoin`` if many)
+* ``set()``/``dict()``/``update`` and set methods over iterables insert in chunks (hash-collision flooding)
 
 All limits live in one per-process :data:`METER`, reset by the engine before each evaluation (evaluations in a
 process are serialised by the engine's lock; a Lambda execution environment runs one request at a time anyway).
@@ -15,6 +16,7 @@ process are serialised by the engine's lock; a Lambda execution environment runs
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -28,13 +30,13 @@ _T = TypeVar("_T")
 ITEM_UNITS: Final = 8
 """Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
 CHECK_EVERY: Final = 128
+"""Steps between two checks of the step budget and the wall clock (``_lim``)."""
 BULK_CHECK_EVERY: Final = 4096
+"""Comprehensions over sized iterables up to this length are charged their length in one step (see ``_it``)."""
 BIG_UNITS: Final = 65_536
 """Allocations at least this big also check the wall clock."""
 HASH_CHUNK: Final = 512
 """Items per C-level set/dict insertion call between two clock checks (see ``_hashed_insert``)."""
-"""Comprehensions over sized iterables up to this length are charged their length in one step (see ``_it``)."""
-"""Steps between two checks of the step budget and the wall clock (``_lim``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +109,6 @@ class Meter:
         self.bulk_check = BULK_CHECK_EVERY
         self.output = []
         self.deadline = perf_counter() + self.max_seconds
-
-    def steps(self) -> int:
-        """Steps used so far (to CHECK_EVERY precision)."""
-        return int(self.globals.get("_L", 0))
 
 
 METER: Final = Meter()
@@ -285,10 +283,9 @@ def _imul(a: Any, b: Any) -> Any:
 
 
 def _pow(a: Any, b: Any, mod: Any = None) -> Any:
-    if type(a) is int and type(b) is int and b > 0 and mod is None:
-        bits = a.bit_length()
-        if bits > 1 and (bits - 1) * b > METER.max_int_bits:
-            raise RulesLimitError(f"integer too large: {a} ** {b} has more than {METER.max_int_bits:,} bits")
+    big_base = type(a) is int and type(b) is int and b > 0 and mod is None and (a > 1 or a < -1)
+    if big_base and b * math.log2(abs(a)) > METER.max_int_bits:
+        raise RulesLimitError(f"integer too large: {a} ** {b} has more than {METER.max_int_bits:,} bits")
     if mod is not None:
         return pow(a, b, mod)
     return a**b
