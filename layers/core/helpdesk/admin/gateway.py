@@ -63,7 +63,12 @@ class ClientGateway:
         from helpdesk.autotask.credentials import AutotaskCredentials
 
         credentials = AutotaskCredentials.parse(connection.host, connection.api_key, connection.integration_code)
-        self._client: Any = AutotaskClient(credentials)
+        extra: dict[str, Any] = {}
+        if connection.fresh:
+            from helpdesk.autotask.cache import TTLCache
+
+            extra["picklist_cache"] = TTLCache(1.0, max_entries=4)  # private to this request: always re-read
+        self._client: Any = AutotaskClient(credentials, **extra)
 
     def zone(self) -> ZoneInfo:
         zone = self._client.zone()

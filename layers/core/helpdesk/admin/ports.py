@@ -20,6 +20,7 @@ class ConnectionSettings:
     host: str
     api_key: str = field(repr=False)
     integration_code: str = field(repr=False)
+    fresh: bool = False  # bypass metadata caches (picklists): "Reload from Autotask" and the Integration Test
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ class AdminService:
         return at.model_copy(update=fields)
 
     # ------------------------------------------------------------------ Autotask connection
-    def connection(self, tenant: Tenant) -> ConnectionSettings:
+    def connection(self, tenant: Tenant, *, fresh: bool = False) -> ConnectionSettings:
         at = tenant.autotask
         missing = [
             label
@@ -258,11 +258,11 @@ class AdminService:
         assert at.host and at.api_key_ciphertext and at.integration_code
         api_key = self.secrets.open(tenant.tenant_id, at.api_key_ciphertext)
         return ConnectionSettings(
-            tenant_id=tenant.tenant_id, host=at.host, api_key=api_key, integration_code=at.integration_code
+            tenant_id=tenant.tenant_id, host=at.host, api_key=api_key, integration_code=at.integration_code, fresh=fresh
         )
 
-    def gateway(self, tenant: Tenant) -> AutotaskGateway:
-        return self.autotask(self.connection(tenant))
+    def gateway(self, tenant: Tenant, *, fresh: bool = False) -> AutotaskGateway:
+        return self.autotask(self.connection(tenant, fresh=fresh))
 
     @staticmethod
     def _fingerprint(tenant: Tenant) -> str:
@@ -280,7 +280,7 @@ class AdminService:
             from helpdesk.admin.gateway import translate_errors
 
             with translate_errors():
-                fetched = self.gateway(tenant).picklists()
+                fetched = self.gateway(tenant, fresh=refresh).picklists()
             hit = (self._now(), fetched)
             _PICKLISTS.put(key, hit)
         fetched_at, picklists = hit
@@ -538,7 +538,7 @@ class AdminService:
             return False, where + first.message
 
         report, picklists = integration_test.run(
-            tenant, lambda: self.gateway(tenant), validate, active.source if active else None
+            tenant, lambda: self.gateway(tenant, fresh=True), validate, active.source if active else None
         )
         if picklists is not None:
             self.remember_picklists(tenant, picklists)
