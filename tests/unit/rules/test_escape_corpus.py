@@ -187,6 +187,11 @@ EXHAUSTION: dict[str, str] = {
     "percent-tuple-sum": "b = 'x' * 900000\nx = ('%s' * 3) % (b, b, b)",
     "fstring-many-fields": "b = 'x' * 900000\nx = f'{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}{b}'",
     "repeated-str-of-big-list": "l = ['x'] * 100000\nfor i in range(100000):\n    s = str(l)",
+    "slice-assignment-growth": "l = [0] * 100000\nk = []\nfor i in range(1000):\n    k[0:0] = l",
+    "star-unpack-copies": "l = [0] * 100000\nk = []\nfor i in range(100000):\n    a, *b = l\n    k.append(b)",
+    "star-loop-target-copies": "l = [[0] * 100000] * 100000\nk = []\nfor a, *b in l:\n    k.append(b)",
+    "finditer-empty-matches": "import re\nx = list(re.finditer('', 'a' * 1000000))",
+    "findall-empty-matches": "import re\nk = []\nfor i in range(100):\n    k.append(re.findall('', 'a' * 1000000))",
     "dict-unpack-blowup": "d = {i: i for i in range(60000)}\ne = {**d, **{-i: i for i in range(60000)}}",
 }
 

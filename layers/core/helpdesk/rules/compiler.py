@@ -224,6 +224,11 @@ class _Validator:
         elif isinstance(node, ast.Subscript):
             if not isinstance(node.ctx, ast.Load | ast.Store):
                 self.error(node, "forbidden", "deleting items is not allowed in rules")
+            elif isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
+                self.error(node, "forbidden", "assigning to a slice is not supported in rules: build a new list")
+        elif isinstance(node, ast.For | ast.comprehension):
+            if any(isinstance(t, ast.Starred) for t in ast.walk(node.target)):
+                self.error(node.target, "forbidden", "`*name` in a loop target is not supported in rules")
         elif isinstance(node, ast.Constant):
             if isinstance(node.value, bytes):
                 self.error(node, "bytes", "bytes literals are not supported in rules")
@@ -441,6 +446,12 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(target, ast.Subscript):
             call = _call("_aug_item", target.value, target.slice, _const(op), node.value)
             return ast.copy_location(ast.Expr(value=call), node)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        if any(isinstance(t, ast.Starred) for target in node.targets for t in ast.walk(target)):
+            node.value = ast.copy_location(_call("_unpack", node.value), node.value)  # `a, *rest = x` copies x
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:

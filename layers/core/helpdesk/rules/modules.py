@@ -26,6 +26,7 @@ from helpdesk.rules.runtime import (
     RulesLimitError,
     charge,
     check_len,
+    time_check,
 )
 
 # ----------------------------------------------------------------------------------------------------------- re
@@ -115,14 +116,27 @@ def re_fullmatch(pattern: Any, string: Any, flags: int = 0) -> Any:
     return _pattern(pattern, flags).fullmatch(_text(string))
 
 
+_MATCH_UNITS: Final = 128
+"""Memory charged per match object (finditer) and per character of findall/split input (results may hold
+one small string per character)."""
+
+
 def re_findall(pattern: Any, string: Any, flags: int = 0) -> list[Any]:
     s = _text(string)
-    charge(len(s))
+    charge(len(s) * 16)
     return _pattern(pattern, flags).findall(s)  # type: ignore[no-any-return]
 
 
+def _charged_matches(matches: Iterator[Any]) -> Iterator[Any]:
+    for n, m in enumerate(matches, 1):
+        charge(_MATCH_UNITS)
+        if not n & 255:
+            time_check()
+        yield m
+
+
 def re_finditer(pattern: Any, string: Any, flags: int = 0) -> Iterator[Any]:
-    return _pattern(pattern, flags).finditer(_text(string))  # type: ignore[no-any-return]
+    return _charged_matches(_pattern(pattern, flags).finditer(_text(string)))
 
 
 def re_split(pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0) -> list[Any]:
@@ -152,8 +166,12 @@ _MATCH_TYPE: Final = type(re2.compile("x", _OPTIONS).search("x"))
 
 
 def _rx_findall(r: Any, s: Any, *args: Any) -> Any:
-    charge(len(_text(s)))
+    charge(16 * len(_text(s)))
     return r.findall(s, *args)
+
+
+def _rx_finditer(r: Any, s: Any, *args: Any) -> Any:
+    return _charged_matches(r.finditer(_text(s), *args))
 
 
 def _rx_split(r: Any, s: Any, maxsplit: int = 0) -> Any:
@@ -180,7 +198,8 @@ def _regexp_method(fn: Callable[..., Any]) -> Callable[[Any, str], Any]:
 
 
 TYPE_ATTRS[_REGEXP_TYPE] = {
-    **dict.fromkeys(["search", "match", "fullmatch", "finditer", "pattern", "groups", "groupindex"]),
+    **dict.fromkeys(["search", "match", "fullmatch", "pattern", "groups", "groupindex"]),
+    "finditer": _regexp_method(_rx_finditer),
     "findall": _regexp_method(_rx_findall),
     "split": _regexp_method(_rx_split),
     "sub": _regexp_method(_rx_sub),

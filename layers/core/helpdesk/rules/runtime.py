@@ -379,6 +379,15 @@ def _aug_item(obj: Any, key: Any, op: str, value: Any) -> None:
     obj[key] = fn(obj[key], value)
 
 
+def _unpack(value: Any) -> Any:
+    """``a, *rest = value`` copies ``value`` into ``rest``: charge it like any other copy."""
+    items = value if type(value) in (list, tuple, str) else list(value)
+    if len(items) > METER.max_items:
+        raise _too_long(len(items), "list")
+    charge(len(items) * ITEM_UNITS)
+    return items
+
+
 def _slice(obj: Any, lo: Any, hi: Any, step: Any) -> Any:
     out = obj[lo:hi:step]
     if type(out) is str:
@@ -400,7 +409,7 @@ def estimate_len(obj: Any, cap: int | None = None) -> int:
         t = type(x)
         seen += 1
         if not seen & 0xFFFF:
-            _time_check()
+            time_check()
         if t is str:
             total += len(x) + 2
         elif t is int:
@@ -577,7 +586,7 @@ def _list_extend(obj: list[Any], _name: str) -> Any:
     return extend
 
 
-def _time_check() -> None:
+def time_check() -> None:
     if perf_counter() > METER.deadline:
         raise _time_limit()
 
@@ -604,7 +613,7 @@ def _hashed_insert(update: Callable[[Any], Any], items: Any) -> None:
         return
     for start in range(0, n, HASH_CHUNK):
         update(items[start : start + HASH_CHUNK])
-        _time_check()
+        time_check()
 
 
 def _set(items: Any = ()) -> set[Any]:
@@ -961,6 +970,7 @@ GUARDS: Final[dict[str, Any]] = {
     "_chk": check_len,
     "_setd": _set,
     "_fjoin": _fjoin,
+    "_unpack": _unpack,
     "_iadd": _iadd,
     "_imul": _imul,
     "_imod": _imod,
