@@ -1,0 +1,78 @@
+"""The cross-instance Autotask limits in DynamoDB (moto): 3 threads per (database, code, entity), leases that
+expire, the hourly budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from helpdesk.adapters.dynamodb_limits import DynamoConcurrencyLimiter
+from helpdesk.autotask.errors import ThreadLimitExceeded, Throttled
+from helpdesk.autotask.limiter import LimiterKey
+
+KEY = LimiterKey("281001", "CODE", "Tickets")
+
+
+def test_never_more_than_three_holders_across_limiters(aws_env: dict[str, str]) -> None:
+    # Given several "instances" (limiters) sharing the table, and many concurrent requests
+    limiters = [DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], wait_timeout=20) for _ in range(4)]
+    lock = threading.Lock()
+    inside, peak, errors = [0], [0], []
+
+    def request(limiter: DynamoConcurrencyLimiter) -> None:
+        try:
+            with limiter.acquire(KEY):
+                with lock:
+                    inside[0] += 1
+                    peak[0] = max(peak[0], inside[0])
+                time.sleep(0.05)
+                with lock:
+                    inside[0] -= 1
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request, args=(limiters[i % 4],)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and peak[0] == 3
+    assert sum(limiter.acquired for limiter in limiters) == 12
+
+
+def test_other_entities_and_databases_have_their_own_slots(aws_env: dict[str, str]) -> None:
+    limiter = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], wait_timeout=0.2)
+    with limiter.acquire(KEY), limiter.acquire(KEY), limiter.acquire(KEY):
+        with pytest.raises(ThreadLimitExceeded) as err, limiter.acquire(KEY):
+            pass
+        assert err.value.retry_after and err.value.retry_after >= 2
+        with limiter.acquire(KEY._replace(entity="TicketNotes")), limiter.acquire(KEY._replace(database="281002")):
+            pass
+
+
+def test_a_crashed_holders_slot_frees_itself_when_its_lease_expires(aws_env: dict[str, str]) -> None:
+    now = [1000.0]
+    limiter = DynamoConcurrencyLimiter(
+        aws_env["TENANTS_TABLE"], wait_timeout=0.5, lease_seconds=10, clock=lambda: now[0], sleep=lambda s: None
+    )
+    held = [limiter.acquire(KEY) for _ in range(3)]
+    for h in held:
+        h.__enter__()  # never released: the instance "died"
+    with pytest.raises(ThreadLimitExceeded), limiter.acquire(KEY):
+        pass
+    now[0] += 11
+    with limiter.acquire(KEY):
+        pass
+
+
+def test_hourly_budget_is_shared_and_enforced(aws_env: dict[str, str]) -> None:
+    a = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], hourly_budget=5)
+    b = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], hourly_budget=5)
+    for limiter in (a, b, a, b, a):
+        with limiter.acquire(KEY):
+            pass
+    with pytest.raises(Throttled) as err, b.acquire(KEY):
+        pass
+    assert err.value.retry_after and 0 < err.value.retry_after <= 3600 + 120
