@@ -192,6 +192,9 @@ EXHAUSTION: dict[str, str] = {
     "star-loop-target-copies": "l = [[0] * 100000] * 100000\nk = []\nfor a, *b in l:\n    k.append(b)",
     "finditer-empty-matches": "import re\nx = list(re.finditer('', 'a' * 1000000))",
     "findall-empty-matches": "import re\nk = []\nfor i in range(100):\n    k.append(re.findall('', 'a' * 1000000))",
+    "findall-many-groups": "import re\nx = re.findall('()' * 50, 'a' * 1000000)",
+    "list-of-wide-chars": "s = '\u4e00' * 100000\nk = []\nfor i in range(1000):\n    k.append(list(s))",
+    "textwrap-width-one": "import textwrap\nk = []\nfor i in range(1000):\n    k.append(textwrap.wrap('a ' * 100000, 1))",
     "dict-unpack-blowup": "d = {i: i for i in range(60000)}\ne = {**d, **{-i: i for i in range(60000)}}",
 }
 

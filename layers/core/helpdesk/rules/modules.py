@@ -121,28 +121,38 @@ _MATCH_UNITS: Final = 128
 one small string per character)."""
 
 
+def _result_units(regexp: Any, text: str) -> int:
+    """Upper bound on what findall/split may build: up to one match per character, each a small string or a
+    tuple of one per group."""
+    return (len(text) + 1) * (16 + 16 * regexp.groups)  # type: ignore[no-any-return]
+
+
 def re_findall(pattern: Any, string: Any, flags: int = 0) -> list[Any]:
     s = _text(string)
-    charge(len(s) * 16)
-    return _pattern(pattern, flags).findall(s)  # type: ignore[no-any-return]
+    regexp = _pattern(pattern, flags)
+    charge(_result_units(regexp, s))
+    return regexp.findall(s)  # type: ignore[no-any-return]
 
 
-def _charged_matches(matches: Iterator[Any]) -> Iterator[Any]:
+def _charged_matches(regexp: Any, matches: Iterator[Any]) -> Iterator[Any]:
+    units = _MATCH_UNITS + 16 * regexp.groups
     for n, m in enumerate(matches, 1):
-        charge(_MATCH_UNITS)
+        charge(units)
         if not n & 255:
             time_check()
         yield m
 
 
 def re_finditer(pattern: Any, string: Any, flags: int = 0) -> Iterator[Any]:
-    return _charged_matches(_pattern(pattern, flags).finditer(_text(string)))
+    regexp = _pattern(pattern, flags)
+    return _charged_matches(regexp, regexp.finditer(_text(string)))
 
 
 def re_split(pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0) -> list[Any]:
     s = _text(string)
-    charge(len(s) * 16)
-    return _pattern(pattern, flags).split(s, maxsplit)  # type: ignore[no-any-return]
+    regexp = _pattern(pattern, flags)
+    charge(_result_units(regexp, s))
+    return regexp.split(s, maxsplit)  # type: ignore[no-any-return]
 
 
 def re_sub(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0) -> str:
@@ -166,16 +176,16 @@ _MATCH_TYPE: Final = type(re2.compile("x", _OPTIONS).search("x"))
 
 
 def _rx_findall(r: Any, s: Any, *args: Any) -> Any:
-    charge(16 * len(_text(s)))
+    charge(_result_units(r, _text(s)))
     return r.findall(s, *args)
 
 
 def _rx_finditer(r: Any, s: Any, *args: Any) -> Any:
-    return _charged_matches(r.finditer(_text(s), *args))
+    return _charged_matches(r, r.finditer(_text(s), *args))
 
 
 def _rx_split(r: Any, s: Any, maxsplit: int = 0) -> Any:
-    charge(16 * len(_text(s)))
+    charge(_result_units(r, _text(s)))
     return r.split(s, maxsplit)
 
 
@@ -266,7 +276,7 @@ def _wrap_args(raw: Any, width: Any, kwargs: dict[str, Any]) -> str:
             raise RulesLimitError(f"textwrap {key} too long (at most 100 characters)")
     if not 0 <= kwargs.get("tabsize", 8) <= 16:
         raise ValueError("tabsize must be between 0 and 16")
-    charge(len(text) * 2)
+    charge(len(text) * 32)  # wrap() may return one short line per character
     return text
 
 

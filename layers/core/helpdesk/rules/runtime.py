@@ -29,6 +29,8 @@ _T = TypeVar("_T")
 
 ITEM_UNITS: Final = 8
 """Allocation units charged per list/dict/set item (a reference); one unit per character of a string."""
+STR_ITEM_UNITS: Final = 64
+"""Allocation units per character when a string is turned into a list of 1-character strings."""
 CHECK_EVERY: Final = 128
 """Steps between two checks of the step budget and the wall clock (``_lim``)."""
 BULK_CHECK_EVERY: Final = 4096
@@ -867,6 +869,8 @@ def _materialize(factory: Callable[[Any], Any]) -> Callable[..., Any]:
     def build(*args: Any, **kwargs: Any) -> Any:
         if args and hasattr(args[0], "__len__") and len(args[0]) > METER.max_items:
             raise _too_long(len(args[0]), "list")
+        if args and type(args[0]) is str:
+            charge(len(args[0]) * STR_ITEM_UNITS)  # one str object per character (non-Latin-1 ones are new)
         return check_len(factory(*args, **kwargs))
 
     build.__name__ = getattr(factory, "__name__", "build")
@@ -874,6 +878,8 @@ def _materialize(factory: Callable[[Any], Any]) -> Callable[..., Any]:
 
 
 def _sorted(iterable: Iterable[Any], *, key: Any = None, reverse: bool = False) -> list[Any]:
+    if type(iterable) is str:
+        charge(len(iterable) * STR_ITEM_UNITS)
     return check_len(sorted(iterable, key=key, reverse=reverse))
 
 
