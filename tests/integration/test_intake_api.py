@@ -173,3 +173,19 @@ def test_health_and_openapi_need_no_key(api: IntakeCaller) -> None:
     assert api("GET", "/v1/health")[0] == 200
     status, spec, _ = api("GET", "/v1/openapi.json")
     assert status == 200 and "/v1/tickets" in spec["paths"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("intake_submit", 202), ("intake_submit_invalid", 422), ("intake_upload", 201)]
+)
+def test_sample_events_run_through_the_handler(api: IntakeCaller, key: str, name: str, expected: int) -> None:
+    from pathlib import Path
+
+    from devstack.events import lambda_context
+
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / f"{name}.json").read_text())
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        value = headers["Authorization"]
+        headers["Authorization"] = [f"Bearer {key}"] if isinstance(value, list) else f"Bearer {key}"
+    answer = api.module.lambda_handler(event, lambda_context("intake"))
+    assert answer["statusCode"] == expected, answer["body"]
