@@ -299,3 +299,33 @@ def test_without_a_terminal_a_missing_email_is_a_usage_error(monkeypatch, capsys
     code = cli_main.main(["press", "--api-url", "http://127.0.0.1:9/prod", "--key", "hbk_x", "help"])
     assert code == ExitCode.USAGE
     assert "--email or HELPDESK_EMAIL" in capsys.readouterr().err
+
+
+def test_an_outage_while_watching_is_reported_once_and_the_recovery_too():
+    down = [requests.ConnectionError("Connection refused")] * 3
+    api = FakeApi(statuses=[CREATED], notifications=[[], [], [{"id": "n1", "text": "Ticket T1 is now Complete"}]])
+    clock = FakeClock()
+    client = AgentClient(
+        "http://api.test/prod", "hbk_good", session=api, policy=RetryPolicy(max_attempts=1), timing=clock.timing()
+    )  # type: ignore[arg-type]
+    opts = PressOptions(message="m", name="n", email="e@x.y", watch=True, poll_interval=1, max_watch_seconds=8)
+    original = api.request
+    polls = {"n": 0}
+
+    def flaky(method, url, **kwargs):
+        if "/v1/notifications" in url:
+            polls["n"] += 1
+            if 2 <= polls["n"] <= 4:
+                api.calls.append(None)
+                raise down[0]
+        return original(method, url, **kwargs)
+
+    api.request = flaky  # type: ignore[method-assign]
+    out, err = io.StringIO(), io.StringIO()
+
+    assert press(opts, client, out=out, err=err, facts=FACTS) == 0
+
+    assert err.getvalue().count("still watching") == 1
+    assert err.getvalue().count("Connected again.") == 1
+    assert "trying again" not in err.getvalue()
+    assert out.getvalue().splitlines()[-1] == "Ticket T1 is now Complete"

@@ -136,6 +136,8 @@ def _watch(client: AgentClient, receipt: str, opts: PressOptions, out: TextIO, p
     cursor: str | None = None
     seen: set[str] = set()
     progress.line(f"  Watching for updates every {interval:.0f}s (Ctrl-C to stop)…")
+    client.on_retry = None  # an outage is reported once below, not retry by retry
+    outage = False
     try:
         while opts.max_watch_seconds is None or timing.clock() - started < opts.max_watch_seconds:
             try:
@@ -144,8 +146,14 @@ def _watch(client: AgentClient, receipt: str, opts: PressOptions, out: TextIO, p
                 progress.line("This helpdesk API does not offer notifications (GET /v1/notifications: 404).")
                 return ExitCode.UNREACHABLE
             except UnreachableError as exc:
-                progress.line(f"  {exc.message}; still watching…")
+                if not outage:
+                    progress.line(f"  {exc.message}; still watching…")
+                outage = True
                 events = []
+            else:
+                if outage:
+                    progress.line("  Connected again.")
+                outage = False
             for event in events:
                 key = str(event.get("id") or json.dumps(event, sort_keys=True))
                 if key in seen:
