@@ -6,7 +6,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap system-deps run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
+.PHONY: help bootstrap system-deps layer-requirements run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
 
 help:
 	@echo "make run        start the devstack (AWS on loopback, API Gateway/SQS/Lambda emulation, Autotask simulator, demo tenant)"
@@ -61,6 +61,10 @@ browser: bootstrap system-deps
 
 bench: bootstrap
 	$(VENV)/python -m bench
+
+# The layer's requirements.txt is generated from uv.lock (tests/infra checks it is current).
+layer-requirements: bootstrap
+	.tools/bin/uv export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate -o layers/core/requirements.txt
 
 clean:
 	rm -rf .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache
