@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -312,6 +314,57 @@ def test_a_file_over_6_mb_exits_7_before_sending(tmp_path: Path) -> None:
     result = _press("http://127.0.0.1:9/prod", "hbk_x", "help", "--email", "a@b.c", "--name", "A", "--attach", str(big))
     assert result.returncode == 7, result.stderr
     assert "over the 6 MB limit" in result.stderr
+
+
+def test_watch_shows_a_technicians_change_and_ctrl_c_exits_0(devstack: Any, seeded: dict[str, Any]) -> None:
+    sim = getattr(devstack, "autotask_sim", None)
+    callout_url = str(seeded.get("callout_url") or "")
+    if sim is None or not callout_url.startswith("http"):
+        pytest.skip(f"needs the Autotask simulator and the demo tenant's callout URL (got {callout_url!r})")
+    submission_id = f"press-e2e-{uuid.uuid4().hex[:16]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env.update({"HELPDESK_API_URL": devstack.api_url, "HELPDESK_BUTTON_KEY": seeded["_key"]})
+    env["PYTHONPATH"] = str(ROOT / "layers/core")
+    args = ["Outlook crashes", "--name", "Alice Anders", "--email", "alice@contoso.com", "--watch"]
+    args += ["--poll-interval", "1", "--submission-id", submission_id]
+    proc = subprocess.Popen(
+        [*HELPDESK, "press", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+
+    def wait_for(predicate: Any, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if predicate(line):
+                return line
+        raise AssertionError(f"not seen within {timeout}s; stdout so far: {seen}")
+
+    sim.register_callout(seeded["_database"], callout_url)
+    try:
+        # Given a press being watched, its ticket created
+        created = wait_for(lambda line: line.endswith("created.\n"), 90)
+        number = created.split()[1]
+        (ticket,) = _tickets_with_external_id(devstack, seeded["_database"], submission_id)
+        # When a technician sets the ticket In Progress in Autotask
+        sim.technician(int(ticket["id"]), status="In Progress")
+        # Then the agent shows it, rendered, and Ctrl-C ends the watch cleanly
+        update = wait_for(lambda line: "In Progress" in line, 90)
+        assert number in update or "In Progress" in update
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert "Stopped watching." in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        sim.clear_callouts(seeded["_database"])
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 # ------------------------------------------------------------- the same drop against a minimal contract server

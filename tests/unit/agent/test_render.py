@@ -75,3 +75,14 @@ def test_retries_are_shown():
     stream = io.StringIO()
     Progress(stream, tty=False).retry(RetryNotice(attempt=1, reason="connection reset", delay=0.5))
     assert stream.getvalue() == "  connection reset; trying again in 0.5s (attempt 2)\n"
+
+
+def test_a_reply_shows_the_note_under_the_headline():
+    event = {
+        "text": "your technician replied on T1",
+        "detail": "Please restart Outlook.\nThen try again.",
+        "ticket_number": "T1",
+    }
+    assert (
+        render_notification(event) == "your technician replied on T1\n    Please restart Outlook.\n    Then try again."
+    )

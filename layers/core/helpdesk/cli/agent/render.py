@@ -54,7 +54,12 @@ def render_notification(event: Mapping[str, Any]) -> str:
     number = clean(event.get("ticket_number") or "")
     if number and number not in text:
         text = f"{number}: {text}"
-    return f"[{stamp}] {text}" if stamp else text
+    line = f"[{stamp}] {text}" if stamp else text
+    detail = clean(event.get("detail") or "").strip()
+    if detail and detail not in text:
+        # e.g. the published note of a "reply": shown under the headline, indented
+        line += "".join(f"\n    {part}" for part in detail.splitlines())
+    return line
 
 
 def render_outcome(doc: Mapping[str, Any]) -> str:
