@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -530,9 +531,11 @@ class LambdaService:
         result = {}
         for lid, pool in self.pools.items():
             item = pool.stats.as_dict(raw)
+            workers = pool.workers()
             item.update(
                 function_name=pool.name,
-                workers=len(pool.workers()),
+                workers=len(workers),
+                workers_rss_mb=[round(_rss_mb(w.pid), 1) for w in workers],  # current RSS (psutil)
                 memory_size_mb=pool.spec.memory_mb,
                 memory_exceeded=pool.stats.peak_rss_mb > pool.spec.memory_mb,
             )
@@ -617,10 +620,18 @@ class LambdaService:
         return Response(b"", status=204)
 
     def _http_kill(self, request: Request, name: str) -> Response:
-        killed = self.kill_workers(name)
+        pool = self.pools.get(name)  # a logical id is accepted here too (a devstack endpoint, not an AWS one)
+        killed = pool.kill_all() if pool else self.kill_workers(name)
         return Response(json.dumps({"killed": killed}), content_type="application/json")
 
 
 def _error(status: int, error_type: str, message: str) -> Response:
     body = json.dumps({"Type": "User", "message": message, "__type": error_type})
     return Response(body, status=status, content_type="application/json", headers={"x-amzn-ErrorType": error_type})
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        return float(psutil.Process(pid).memory_info().rss) / (1024 * 1024)
+    except psutil.Error:
+        return 0.0

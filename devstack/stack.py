@@ -509,6 +509,9 @@ class _EndpointSession:
 
     def __init__(self, stack: Devstack) -> None:
         self._stack = stack
+        self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
-        return self._stack.client(service)
+        if service not in self._clients:  # creating a boto3 client costs ~50 ms: one per service
+            self._clients[service] = self._stack.client(service)
+        return self._clients[service]

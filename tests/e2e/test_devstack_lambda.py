@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -52,10 +53,20 @@ def test_async_invocation_is_accepted(devstack: Any) -> None:
 
 def test_stats_endpoint_reports_durations_and_memory(devstack: Any) -> None:
     _lambda(devstack).invoke(FunctionName=devstack.resources["RulesFunction"]["Ref"], Payload=b"{}")
-    import requests
-
     stats = requests.get(f"{devstack.lambda_url}/devstack/stats", timeout=10).json()
     rules = stats["functions"]["RulesFunction"]
     assert rules["invocations"] >= 1
     assert rules["duration_ms"]["count"] >= 1 and rules["duration_ms"]["p50"] is not None
     assert rules["peak_rss_mb"] > 0
+    assert rules["workers"] >= 1 and all(rss > 0 for rss in rules["workers_rss_mb"])
+    assert stats["event_source_mappings"][0]["function"] == "DispatcherFunction"
+
+
+def test_workers_endpoint_kills_a_functions_workers(devstack: Any) -> None:
+    name = devstack.resources["RulesFunction"]["Ref"]
+    _lambda(devstack).invoke(FunctionName=name, Payload=b"{}")
+    cold = devstack.stats()["functions"]["RulesFunction"]["cold_starts"]
+    answer = requests.delete(f"{devstack.lambda_url}/devstack/workers/RulesFunction", timeout=10)
+    assert answer.status_code == 200 and answer.json()["killed"] >= 1
+    _lambda(devstack).invoke(FunctionName=name, Payload=b"{}")
+    assert devstack.stats()["functions"]["RulesFunction"]["cold_starts"] == cold + 1
