@@ -6,6 +6,7 @@ Rejections (forged token, bad signature, garbage) must leave no trace: no marker
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import sys
 from pathlib import Path
@@ -180,3 +181,39 @@ def test_a_rotated_token_stops_working_at_once(world: dict[str, Any]) -> None:
     tenants.revoke_credential(TENANT, CredentialKind.CALLOUT_TOKEN, credential.credential_id)
     assert _call(world, "callout", f"id={TICKET}", FORM)[0] == 404
     assert _queued(world) == 0
+
+
+def test_base64_bodies_and_unknown_routes(world: dict[str, Any]) -> None:
+    event = api_event(
+        "POST",
+        "/v1/callouts/x",
+        resource="/v1/callouts/{token}",
+        path_parameters={"token": world["token"]},
+        headers=FORM,
+        body=f"id={TICKET}".encode(),
+        binary=True,
+    )
+    answer = world["app"].lambda_handler(event, lambda_context("callout"))
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["status"] == "queued"
+    broken = dict(event, body="***not base64***")
+    assert world["app"].lambda_handler(broken, lambda_context("callout"))["statusCode"] == 400
+    other = dict(event, resource="/v1/elsewhere", httpMethod="POST")
+    assert world["app"].lambda_handler(other, lambda_context("callout"))["statusCode"] == 404
+    get = dict(event, httpMethod="GET")
+    assert world["app"].lambda_handler(get, lambda_context("callout"))["statusCode"] == 404
+
+
+def test_the_token_never_reaches_the_logs(world: dict[str, Any]) -> None:
+    from helpdesk.observability import logger
+
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    try:
+        _call(world, "callout", f"id={TICKET}", FORM)
+        _call(world, "callout", "garbage", FORM)
+        _call(world, "webhook", "{}", {"X-Hook-Signature": "sha1=AAAA"})
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    logs = buffer.getvalue()
+    assert "notification answered" in logs  # the logs were captured
+    assert world["token"] not in logs and SECRET not in logs
