@@ -126,7 +126,19 @@ def test_body_over_10_mb_is_413(stack: Devstack) -> None:
     assert response.json() == {"message": "Request Too Long"}
 
 
+def test_body_within_api_limit_but_over_lambda_payload_limit_is_502(stack: Devstack) -> None:
+    response = requests.post(f"{stack.api_url}/echo", data=b"a" * (7 * 1024 * 1024), timeout=60)
+    assert response.status_code == 502
+
+
 # ---------------------------------------------------------------------- Lambda service
+def test_payload_over_6_mb_is_request_too_large(stack: Devstack) -> None:
+    client = _lambda(stack)
+    payload = json.dumps({"blob": "a" * (6 * 1024 * 1024)}).encode()
+    with pytest.raises(client.exceptions.RequestTooLargeException):
+        client.invoke(FunctionName=stack.function_names["EchoFunction"], Payload=payload)
+
+
 def test_worker_gets_template_environment_lambda_variables_and_context(stack: Devstack) -> None:
     answer = _lambda(stack).invoke(FunctionName=stack.function_names["EchoFunction"], Payload=b"{}")
     body = json.loads(json.loads(answer["Payload"].read())["body"])
