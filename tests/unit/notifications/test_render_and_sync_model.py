@@ -128,3 +128,12 @@ def test_event_ids_are_stable_for_the_same_baseline() -> None:
     a = diff(state, _snap(status=8, label="In Progress"), [Reply(1, "t", "x", None)], now=NOW)
     b = diff(state, _snap(status=8, label="In Progress"), [Reply(1, "t", "x", None)], now=NOW)
     assert [e.event_id for e in a.events] == [e.event_id for e in b.events]
+
+
+def test_the_admin_preview_renders_every_event_and_names_unknown_keywords() -> None:
+    from helpdesk.notifications.render import preview, unknown_keywords
+
+    shown = preview(NotificationSettings())
+    assert shown["status_changed"] == "Ticket T20261126.0004 is now In Progress"
+    assert set(shown) == {"created", "status_changed", "reply", "completed"}
+    assert unknown_keywords("__ticket_number__ __tiket_subject__ __actor__ __foo__") == ["foo", "tiket_subject"]

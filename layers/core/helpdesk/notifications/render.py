@@ -97,3 +97,30 @@ def render_event(settings: NotificationSettings, submission: Submission, event: 
     context = context_for(submission, event)
     detail = clean(event.data.get("reply"), MAX_DETAIL) if kind is NotificationEvent.REPLY else None
     return Rendered(text=render(template, context), detail=detail or None)
+
+
+SAMPLE_CONTEXT: dict[str, str] = {
+    "ticket_number": "T20261126.0004",
+    "ticket_subject": "Outlook crashes when I open the calendar",
+    "ticket_name": "Alice Anders",
+    "ticket_fname": "Alice",
+    "ticket_lname": "Anders",
+    "ticket_email": "alice@contoso.com",
+    "actor": "Terry Technician",
+    "status": "In Progress",
+    "previous_status": "New",
+    "reply": "Please restart Outlook once, then try again.",
+}
+
+
+def unknown_keywords(template: str) -> list[str]:
+    """`__words__` in a template that are not keywords (for the admin's warning: they stay as typed)."""
+    return sorted({m.group(1) for m in _KEYWORD.finditer(template) if m.group(1) not in KEYWORDS})
+
+
+def preview(settings: NotificationSettings) -> dict[str, str]:
+    """Each event's template rendered with sample values (the admin's settings page preview)."""
+    return {
+        kind.value: render(settings.templates.get(kind) or DEFAULT_TEMPLATES[kind], SAMPLE_CONTEXT)
+        for kind in NotificationEvent
+    }
