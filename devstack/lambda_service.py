@@ -158,7 +158,8 @@ class Worker:
             self.kill()
             code = self.proc.returncode
         if code is not None and code < 0:
-            name = _SIGNAL_TEXT.get(-code) or signal.Signals(-code).name.removeprefix("SIG").lower()
+            sig = signal.Signals(-code)
+            name = _SIGNAL_TEXT.get(sig) or sig.name.removeprefix("SIG").lower()
             return f"Runtime exited with error: signal: {name}"
         return f"Runtime exited with error: exit status {code}"
 

@@ -237,7 +237,8 @@ class Devstack:
         stage = self.stages[0] if self.stages else ""
         self.api_base_url = self._api_server.url
         self.api_url = f"{self._api_server.url}/{stage}" if stage else self._api_server.url
-        sqs = self.client("sqs", read_timeout=10)
+        pollers = sum(s.maximum_concurrency or 5 for s in t.sqs_sources())
+        sqs = self.client("sqs", read_timeout=10, max_pool_connections=max(10, 2 * pollers))  # shared by pollers
         for source in t.sqs_sources():
             facts = t.bound[source.queue]
             visibility = float(t.resolve(t.properties(source.queue).get("VisibilityTimeout", 30)))
@@ -365,21 +366,28 @@ class Devstack:
             result[name] = value
         return result
 
-    def client_kwargs(self, read_timeout: float = 10) -> dict[str, Any]:
+    def client_kwargs(self, read_timeout: float = 10, max_pool_connections: int = 10) -> dict[str, Any]:
+        """Keyword arguments for ``boto3.client(service, endpoint_url=..., **kwargs)`` against this stack."""
+        config = Config(
+            read_timeout=read_timeout,
+            retries={"max_attempts": 2, "mode": "standard"},
+            max_pool_connections=max_pool_connections,
+        )
         return {
             "region_name": self.region,
             "aws_access_key_id": DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             "aws_session_token": DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-            "config": Config(read_timeout=read_timeout, retries={"max_attempts": 2, "mode": "standard"}),
+            "config": config,
         }
 
     def boto3_session(self) -> Any:
         return _EndpointSession(self)
 
-    def client(self, service: str, read_timeout: float = 10) -> Any:
+    def client(self, service: str, read_timeout: float = 10, max_pool_connections: int = 10) -> Any:
+        """A boto3 client for moto (or, for "lambda", the Lambda service) of this stack."""
         endpoint = self.lambda_url if service == "lambda" else self.moto_url
-        kwargs = self.client_kwargs(read_timeout)
+        kwargs = self.client_kwargs(read_timeout, max_pool_connections)
         return boto3.session.Session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 
     def invoke(self, function: str, payload: Any = None) -> InvokeResult:
