@@ -157,6 +157,7 @@ def main() -> None:
                 reply = {"ok": False, "error": error}
         except Exception as exc:
             error = _error(exc)
+            error["requestId"] = request_id
             _log_error(error)
             reply = {"ok": False, "error": error}
         duration = (time.perf_counter() - began) * 1000
