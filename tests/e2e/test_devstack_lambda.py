@@ -18,7 +18,8 @@ def _lambda(devstack: Any) -> Any:
 
 def test_rules_function_is_invocable_by_the_name_the_dispatcher_gets(devstack: Any) -> None:
     # Given the name the template hands the dispatcher as RULES_FUNCTION_NAME (!Ref RulesFunction)
-    name = devstack.resources["RulesFunction"]["Ref"]
+    name = devstack.lambda_service.pools["DispatcherFunction"].env["RULES_FUNCTION_NAME"]
+    assert name == devstack.resources["RulesFunction"]["Ref"]
     # When invoked through boto3, by name and by ARN
     for function in (name, devstack.resources["RulesFunction"]["Arn"]):
         answer = _lambda(devstack).invoke(FunctionName=function, Payload=json.dumps({"any": "event"}).encode())
