@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--free-ports", action="store_true", help="pick free ports instead of the fixed defaults")
     parser.add_argument("--quiet", action="store_true", help="do not echo function logs to the console")
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenant")
+    parser.add_argument("--state-dir", default=None, help="where stack.json and logs/ go (default: .devstack)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             echo_logs=not args.quiet,
             seed=not args.no_seed,
             write_state=True,
+            state_dir=args.state_dir,
         )
     except TemplateError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
