@@ -55,7 +55,11 @@ def test_other_entities_and_databases_have_their_own_slots(aws_env: dict[str, st
 def test_a_crashed_holders_slot_frees_itself_when_its_lease_expires(aws_env: dict[str, str]) -> None:
     now = [1000.0]
     limiter = DynamoConcurrencyLimiter(
-        aws_env["TENANTS_TABLE"], wait_timeout=0.5, lease_seconds=10, clock=lambda: now[0], sleep=lambda s: None
+        aws_env["TENANTS_TABLE"],
+        wait_timeout=0.5,
+        lease_seconds=10,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
     )
     held = [limiter.acquire(KEY) for _ in range(3)]
     for h in held:
