@@ -108,9 +108,8 @@ class Progress:
     def update(self, doc: Mapping[str, Any], elapsed: float | None = None) -> None:
         """Show what is new in a GET /v1/tickets/{id} answer."""
         timeline = doc.get("timeline")
-        for event in timeline if isinstance(timeline, list) else []:
-            if not isinstance(event, Mapping):
-                continue
+        events = [e for e in timeline if isinstance(e, Mapping)] if isinstance(timeline, list) else []
+        for event in events:
             key = (str(event.get("at")), str(event.get("event")), str(event.get("text")))
             if key not in self._seen:
                 self._seen.add(key)
@@ -118,7 +117,8 @@ class Progress:
         status = str(doc.get("status") or "")
         if status != self._status:
             self._status = status
-            if status and status not in FINAL_STATUSES:
+            # a status the timeline already told (e.g. "queued": "Your request was received.") is not repeated
+            if status and status not in FINAL_STATUSES and status not in {str(e.get("event")) for e in events}:
                 self.line(f"  {STATUS_TEXT.get(status, clean(status))}…")
         if self.tty and not self.quiet and status not in FINAL_STATUSES and elapsed is not None:
             frame = _SPINNER[self._spin % len(_SPINNER)]
