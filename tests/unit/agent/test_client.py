@@ -164,3 +164,31 @@ def test_notifications_send_receipts_device_and_cursor():
     assert call.url == "http://api.test/prod/v1/notifications?since=c%201"
     assert call.headers["X-Receipt"] == "hbr_1,hbr_2"
     assert call.headers["X-Device-Id"] == "dev-1"
+
+
+def test_late_attempts_only_get_what_is_left_of_the_budget():
+    # Given a 20 s budget and answers that never come (each attempt times out)
+    clock = FakeClock()
+    timeouts = []
+
+    class SlowSession(ScriptedSession):
+        def request(self, method, url, *, data, headers, timeout):
+            timeouts.append(timeout)
+            clock.now += timeout[1]  # the attempt waited its full read timeout
+            raise requests.ReadTimeout("read timed out")
+
+    client = AgentClient(
+        "http://api.test/prod",
+        "k",
+        session=SlowSession(),  # type: ignore[arg-type]
+        policy=RetryPolicy(max_elapsed=20),
+        timing=clock.timing(),
+        timeout=(5, 30),
+    )
+    started = clock.now
+    with pytest.raises(UnreachableError):
+        client.submit(BODY)
+    # Then the first attempt waited at most the budget, later ones what was left (at least 5 s)
+    assert timeouts[0] == (5, 20)
+    assert all(t[1] >= 5 for t in timeouts)
+    assert clock.now - started <= 20 + 5 + 1

@@ -21,6 +21,7 @@ from helpdesk.cli.agent.retry import RETRYABLE_STATUSES, RetryPolicy, Timing, pa
 
 USER_AGENT = "helpdesk-press/1.0 (reference button agent)"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds per attempt
+MIN_READ_TIMEOUT = 5.0
 
 
 class AgentError(Exception):
@@ -205,7 +206,9 @@ class AgentClient:
             attempt += 1
             retry_after: float | None = None
             try:
-                response = self._session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+                response = self._session.request(
+                    method, url, data=data, headers=headers, timeout=self._attempt_timeout(started)
+                )
             except requests.RequestException as exc:
                 # Connection refused/reset, DNS failure, timeout, or the connection dropped before the answer:
                 # the request may or may not have reached the server, so it is resent unchanged.
@@ -232,6 +235,13 @@ class AgentClient:
             if self.on_retry:
                 self.on_retry(RetryNotice(attempt=attempt, reason=reason, delay=delay))
             self.timing.sleep(delay)
+
+    def _attempt_timeout(self, started: float) -> tuple[float, float]:
+        """(connect, read) for the next attempt: a late attempt gets only what is left of the retry budget
+        (at least MIN_READ_TIMEOUT), so one press ends within about max_elapsed + connect + MIN_READ_TIMEOUT."""
+        connect, read = self.timeout
+        remaining = self.policy.max_elapsed - (self.timing.clock() - started)
+        return connect, max(MIN_READ_TIMEOUT, min(read, remaining))
 
     def _final_error(self, method: str, url: str, response: requests.Response) -> AgentError:
         status = response.status_code
