@@ -116,6 +116,7 @@
     try {
       settings = await api("PUT", "/settings", Object.assign({ revision: settings.revision }, body));
       fillSettings();
+      if (form) dirty.delete(form.id);
       say(statusId, "Saved.", "ok");
       return true;
     } catch (e) {
@@ -143,10 +144,13 @@
 
   $("connection-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const autotask = {
-      host: $("host").value.trim(), integration_code: $("integration_code").value.trim(),
-      unregistered_email: $("unregistered_email").value.trim(),
-    };
+    // Send what was typed; an empty field that was never set is left out (so a partial first save works),
+    // an emptied field that was set is sent and refused with its own message.
+    const autotask = {};
+    for (const name of ["host", "integration_code", "unregistered_email"]) {
+      const value = $(name).value.trim();
+      if (value !== "" || settings.autotask[name]) autotask[name] = value;
+    }
     if ($("api_key").value) autotask.api_key = $("api_key").value;
     const saved = await busy($("save-connection"), () => saveSettings({ autotask }, "connection-status", ev.target));
     if (saved) loadPicklists(false);
@@ -340,6 +344,7 @@
   $("save-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     const saved = await api("POST", "/rules", { source: source.value, note: $("rules-note").value });
     showProblems([], []);
+    dirty.delete("rules");
     $("rules-note").value = "";
     say("rules-status", "Saved as version " + saved.version + ".", "ok");
     await loadHistory();
@@ -469,6 +474,17 @@
       say("test-status", report.ok ? "All checks passed." : failed + " check(s) failed.", report.ok ? "ok" : "bad");
     } catch (e) { say("test-status", e.message, "bad"); }
   }));
+
+  /* ------------------------------------------------------------------ unsaved changes */
+  const dirty = new Set();
+  for (const id of ["connection-form", "defaults-form", "notifications-form"]) {
+    $(id).addEventListener("input", () => dirty.add(id));
+    $(id).addEventListener("change", () => dirty.add(id));
+  }
+  source.addEventListener("input", () => dirty.add("rules"));
+  window.addEventListener("beforeunload", (ev) => {
+    if (dirty.size && !$("app").hidden) { ev.preventDefault(); ev.returnValue = ""; }
+  });
 
   /* ------------------------------------------------------------------ start */
   renderGutter();
