@@ -208,6 +208,8 @@ class Devstack:
         self.lambda_url = self._lambda_server.url
         # 3. the Autotask simulator, if it exists yet
         self._start_autotask_sim()
+        # AUTOTASK_* exported in the devstack's own environment win (e.g. to point at a real Autotask sandbox)
+        self.autotask_env.update({k: v for k, v in os.environ.items() if k.startswith("AUTOTASK_")})
         # 4. the functions, the API and the event source mappings
         t = self.template
         self.function_names = bind_emulated(t)
