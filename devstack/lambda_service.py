@@ -108,6 +108,7 @@ class Worker:
         self.max_rss_mb = 0.0
         self.init_ms: float | None = None
         self.memory_warned = False
+        self.last_used = time.monotonic()
         self._log = log
         assert self.proc.stdout is not None
         threading.Thread(target=log.pump, args=(self.proc.stdout, name), daemon=True).start()
@@ -335,6 +336,7 @@ class FunctionPool:
         with self._cond:
             keep = healthy and worker.alive() and not self._closed
             if keep:
+                worker.last_used = time.monotonic()
                 self._idle.append(worker)
                 self._cond.notify()
             else:
@@ -445,6 +447,18 @@ class FunctionPool:
             worker.kill()
         return len(idle) + len(busy)
 
+    def reap_idle(self, max_idle_s: float) -> int:
+        """Dispose of workers idle for longer than ``max_idle_s`` (Lambda reclaims idle environments too)."""
+        cutoff = time.monotonic() - max_idle_s
+        with self._cond:
+            stale = [w for w in self._idle if w.last_used <= cutoff]
+            self._idle = [w for w in self._idle if w.last_used > cutoff]
+            for worker in stale:
+                self._forget(worker)
+        for worker in stale:
+            worker.dispose()
+        return len(stale)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -465,9 +479,11 @@ class LambdaService:
         *,
         max_workers: int = 10,
         init_timeout_s: float = 30.0,
+        idle_timeout_s: float = 600.0,
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.pools: dict[str, FunctionPool] = {}
+        self.idle_timeout_s = idle_timeout_s
         self._by_name: dict[str, FunctionPool] = {}
         for lid, spec in specs.items():
             limit = spec.reserved_concurrency if spec.reserved_concurrency is not None else max_workers
@@ -477,6 +493,9 @@ class LambdaService:
             self._by_name[names[lid]] = pool
             self._by_name[arns[lid]] = pool
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self._stopping = threading.Event()
+        if idle_timeout_s > 0:
+            threading.Thread(target=self._reaper, name="lambda-reaper", daemon=True).start()
         self._url_map = Map(
             [
                 Rule("/2015-03-31/functions/<path:name>/invocations", endpoint="invoke", methods=["POST"]),
@@ -557,7 +576,13 @@ class LambdaService:
     def worker_pids(self) -> list[int]:
         return [w.pid for pool in self.pools.values() for w in pool.workers()]
 
+    def _reaper(self) -> None:
+        while not self._stopping.wait(min(30.0, self.idle_timeout_s / 4)):
+            for pool in self.pools.values():
+                pool.reap_idle(self.idle_timeout_s)
+
     def close(self) -> None:
+        self._stopping.set()
         self._async.shutdown(wait=False, cancel_futures=True)
         for pool in self.pools.values():
             pool.close()

@@ -149,6 +149,7 @@ class Devstack:
         write_state: bool = False,
         max_workers: int | None = None,
         init_timeout_s: float | None = None,
+        idle_timeout_s: float | None = None,
     ) -> None:
         self.region = region or os.environ.get("HELPDESK_REGION", "us-east-1")
         self.template = Template.load(
@@ -166,6 +167,11 @@ class Devstack:
         self.write_state = write_state
         self.max_workers = max_workers or int(os.environ.get("HELPDESK_LAMBDA_MAX_WORKERS", "10"))
         self.init_timeout_s = init_timeout_s or float(os.environ.get("HELPDESK_LAMBDA_INIT_TIMEOUT", "30"))
+        self.idle_timeout_s = (
+            idle_timeout_s
+            if idle_timeout_s is not None
+            else float(os.environ.get("HELPDESK_LAMBDA_IDLE_TIMEOUT", "600"))
+        )
         self.notes: list[str] = []
         self.seed_facts: dict[str, Any] = {}
         self.autotask_env: dict[str, str] = {}
@@ -224,6 +230,7 @@ class Devstack:
             self.log_dir,
             max_workers=self.max_workers,
             init_timeout_s=self.init_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
             echo=print if self.echo_logs else None,
         )
         service = self.lambda_service

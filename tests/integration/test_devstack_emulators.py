@@ -245,6 +245,16 @@ def test_killing_a_busy_worker_fails_its_invocation_like_a_crash(stack: Devstack
     assert stack.invoke(name, {"sleep": 0}).ok  # and the function recovers with a fresh worker
 
 
+def test_idle_workers_are_reclaimed(stack: Devstack) -> None:
+    name = stack.function_names["EchoFunction"]
+    pid = json.loads(stack.invoke(name, {}).json()["body"])["pid"]
+    pool = stack.lambda_service.pools["EchoFunction"] if stack.lambda_service else None
+    assert pool is not None and pool.reap_idle(3600) == 0  # recently used: kept
+    assert pool.reap_idle(0) >= 1
+    assert not _alive(pid)
+    assert json.loads(stack.invoke(name, {}).json()["body"])["pid"] != pid
+
+
 def test_invoke_by_arn_partial_arn_and_qualifier(stack: Devstack) -> None:
     client, arn = _lambda(stack), stack.resources["EchoFunction"]["Arn"]
     name = stack.function_names["EchoFunction"]
