@@ -433,6 +433,11 @@ class FunctionPool:
         with self._cond:
             return list(self._all)
 
+    def busy(self) -> int:
+        """Workers running (or cold-starting for) an invocation right now."""
+        with self._cond:
+            return self._slots - len(self._idle)
+
     def kill_all(self) -> int:
         """Kill every worker (idle and busy); busy invocations fail with Runtime.ExitError."""
         with self._cond:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 pytestmark = pytest.mark.e2e
-DEADLINE_S = 40
+DEADLINE_S = 90  # 8 deliveries take ~10 s; generous for a loaded 2-core machine
 
 
 def _max_receive_count(devstack: Any) -> int:
