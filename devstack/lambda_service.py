@@ -411,8 +411,8 @@ class FunctionPool:
                     "errorMessage": f"Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
                 }
                 return InvokeResult(json.dumps(body).encode(), "Unhandled")
-            return InvokeResult(data)
-        return InvokeResult(json.dumps(reply["error"]).encode(), "Unhandled", log_tail=self.log.tail())
+            return InvokeResult(data, log_tail=reply.get("log_tail", ""))
+        return InvokeResult(json.dumps(reply["error"]).encode(), "Unhandled", log_tail=reply.get("log_tail", ""))
 
     def _record(self, duration_ms: float, *, error: bool, timeout: bool, worker: Worker) -> None:
         with self._cond:

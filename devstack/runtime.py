@@ -117,9 +117,33 @@ def _max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+class _Tee:
+    """Writes through to the real stream and keeps the last 4 KB written during the current invocation
+    (what Lambda returns as X-Amz-Log-Result for LogType=Tail)."""
+
+    TAIL = 4096
+
+    def __init__(self, stream: Any, sink: list[str]) -> None:
+        self._stream = stream
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        self._sink.append(text)
+        if len(self._sink) > 256:
+            joined = "".join(self._sink)[-self.TAIL :]
+            self._sink[:] = [joined]
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     sys.path[:] = os.environ.pop("_DEVSTACK_SYS_PATH").split(os.pathsep) + [p for p in sys.path[1:] if p]
+    captured: list[str] = []
+    sys.stdout = _Tee(sys.stdout, captured)  # before the handler is imported: loggers bind to these
+    sys.stderr = _Tee(sys.stderr, captured)
     started = time.perf_counter()
     try:
         handler = _load_handler(os.environ["_HANDLER"])
@@ -143,6 +167,7 @@ def main() -> None:
         if frame is None:  # the devstack went away: exit like a reclaimed execution environment
             return
         request_id = frame["request_id"]
+        captured.clear()
         print(f"START RequestId: {request_id} Version: {version}", flush=True)
         began = time.perf_counter()
         try:
@@ -172,7 +197,8 @@ def main() -> None:
             report += f"\tInit Duration: {init_ms:.2f} ms"
         print(f"END RequestId: {request_id}\n{report}", flush=True)
         first = False
-        reply.update(type="invoke", request_id=request_id, duration_ms=duration, max_rss_mb=rss)
+        tail = "".join(captured)[-_Tee.TAIL :]
+        reply.update(type="invoke", request_id=request_id, duration_ms=duration, max_rss_mb=rss, log_tail=tail)
         _send(write_fd, reply)
 
 

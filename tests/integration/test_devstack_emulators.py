@@ -174,6 +174,17 @@ def test_warm_worker_keeps_module_state_and_logs_to_its_file(stack: Devstack) ->
     assert "echo call 2" in log and "REPORT RequestId" in log
 
 
+def test_log_type_tail_returns_this_invocations_log(stack: Devstack) -> None:
+    client, name = _lambda(stack), stack.function_names["EchoFunction"]
+    client.invoke(FunctionName=name, Payload=b"{}")
+    answer = client.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+    tail = base64.b64decode(answer["LogResult"]).decode()
+    calls = json.loads(json.loads(answer["Payload"].read())["body"])["calls"]
+    assert f"echo call {calls}" in tail
+    assert f"echo call {calls - 1}" not in tail  # only this invocation
+    assert "START RequestId" in tail and "REPORT RequestId" in tail
+
+
 def test_handler_exception_is_unhandled_function_error(stack: Devstack) -> None:
     answer = _lambda(stack).invoke(FunctionName=stack.function_names["BoomFunction"], Payload=b"{}")
     assert answer["FunctionError"] == "Unhandled"
