@@ -217,3 +217,18 @@ def test_the_token_never_reaches_the_logs(world: dict[str, Any]) -> None:
     logs = buffer.getvalue()
     assert "notification answered" in logs  # the logs were captured
     assert world["token"] not in logs and SECRET not in logs
+
+
+def test_warm_answer_time(world: dict[str, Any]) -> None:
+    """Figures, not a gate: the handler's own time per callout on moto in-process (queued vs collapsed)."""
+    import time
+
+    timings: dict[str, list[float]] = {}
+    for _ in range(30):
+        started = time.perf_counter()
+        _, body = _call(world, "callout", f"id={TICKET}", FORM)
+        timings.setdefault(body["status"], []).append((time.perf_counter() - started) * 1000)
+    for status, values in sorted(timings.items()):
+        values.sort()
+        print(f"callout {status}: n={len(values)} median {values[len(values) // 2]:.1f} ms max {values[-1]:.1f} ms")
+    assert set(timings) == {"queued", "collapsed"}
