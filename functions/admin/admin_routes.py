@@ -195,12 +195,24 @@ def get_settings() -> SettingsView:
 
 @app.put(f"{API_PREFIX}/settings", tags=["settings"], summary="Change settings (only the fields sent change)")
 def put_settings(update: SettingsUpdate) -> SettingsView:
-    return service().update_settings(tenant_id(), update)
+    return _update_settings(update)
 
 
 @app.patch(f"{API_PREFIX}/settings", tags=["settings"], summary="Same as PUT: only the fields sent change")
 def patch_settings(update: SettingsUpdate) -> SettingsView:
-    return service().update_settings(tenant_id(), update)
+    return _update_settings(update)
+
+
+def _update_settings(update: SettingsUpdate) -> SettingsView:
+    view = service().update_settings(tenant_id(), update)
+    changed = sorted(update.model_fields_set - {"revision"})
+    if update.autotask is not None:
+        changed += [f"autotask.{name}" for name in sorted(update.autotask.model_fields_set)]
+    # an audit line: which settings changed, by which admin token; never a value
+    logger.info(
+        "settings saved", extra={"changed": changed, "by": app.context.get("author"), "revision": view.revision}
+    )
+    return view
 
 
 @app.get(f"{API_PREFIX}/picklists", tags=["settings"], summary="Dropdown options read live from Autotask (cached)")
@@ -276,6 +288,25 @@ def create_key(body: KeyRequest) -> Response[str]:
 @app.delete(f"{API_PREFIX}/keys/<key_id>", tags=["keys"], summary="Revoke a button key")
 def revoke_key(key_id: str) -> Response[str]:
     service().revoke_button_key(tenant_id(), key_id)
+    return Response(status_code=204, body="", headers=SECURITY_HEADERS)
+
+
+@app.get(f"{API_PREFIX}/admin-tokens", tags=["keys"], summary="Admin tokens (never the tokens themselves)")
+def list_admin_tokens() -> list[KeyView]:
+    return service().list_admin_tokens(tenant_id())
+
+
+@app.post(f"{API_PREFIX}/admin-tokens", tags=["keys"], summary="Create an admin token (shown once)")
+def create_admin_token(body: KeyRequest) -> Response[str]:
+    issued: IssuedKey = service().create_admin_token(tenant_id(), body.label)
+    logger.info("admin token created", extra={"credential_id": issued.key.id})
+    return _json(201, issued.model_dump(mode="json"))
+
+
+@app.delete(f"{API_PREFIX}/admin-tokens/<token_id>", tags=["keys"], summary="Revoke an admin token (not the last)")
+def revoke_admin_token(token_id: str) -> Response[str]:
+    service().revoke_admin_token(tenant_id(), token_id)
+    logger.info("admin token revoked", extra={"credential_id": token_id[:100]})
     return Response(status_code=204, body="", headers=SECURITY_HEADERS)
 
 

@@ -44,7 +44,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)  # generous: CI boxes are small and functions cold-start
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # HTTP 4xx answers the page expects (bad input, wrong token) are logged by Chromium as "Failed to load

@@ -523,6 +523,51 @@ def test_bad_key_label_is_422(world: World) -> None:
     assert world.call("GET", "/v1/admin/keys").json == []
 
 
+# ---------------------------------------------------------------------- admin tokens
+def test_admin_tokens_create_list_revoke_but_never_the_last(world: World, logs: io.StringIO) -> None:
+    created = world.call("POST", "/v1/admin/admin-tokens", body={"label": "Jane"})
+    assert created.status == 201
+    second = created.json["token"]
+    assert second.startswith("hba_")
+    listing = world.call("GET", "/v1/admin/admin-tokens", second)
+    assert {t["label"] for t in listing.json} == {"owner", "Jane"}
+    assert second not in listing.text and world.token_a not in listing.text
+    first_id = next(t["id"] for t in listing.json if t["label"] == "owner")
+    # the first token is revoked with the second: it stops working, the second goes on
+    assert world.call("DELETE", f"/v1/admin/admin-tokens/{first_id}", second).status == 204
+    assert world.call("GET", "/v1/admin/me", "A").status == 401
+    assert world.call("GET", "/v1/admin/me", second).status == 200
+    # the last active token cannot be revoked
+    second_id = created.json["key"]["id"]
+    last = world.call("DELETE", f"/v1/admin/admin-tokens/{second_id}", second)
+    assert last.status == 409 and "last admin token" in last.json["message"]
+    assert world.call("GET", "/v1/admin/me", second).status == 200
+    assert second not in logs.getvalue()
+    assert '"settings saved"' not in logs.getvalue()
+
+
+def test_another_tenants_admin_token_is_404(world: World) -> None:
+    b_cred = world.repo.resolve_credential(CredentialKind.ADMIN_TOKEN, world.token_b)
+    assert b_cred is not None
+    world.call("POST", "/v1/admin/admin-tokens", body={"label": "spare"})
+    assert world.call("DELETE", f"/v1/admin/admin-tokens/{b_cred.credential_id}").status == 404
+    assert world.call("GET", "/v1/admin/me", "B").status == 200
+    assert "bravo" not in world.call("GET", "/v1/admin/admin-tokens").text
+
+
+def test_settings_changes_are_audited_by_name_never_by_value(world: World, logs: io.StringIO) -> None:
+    configure(world)
+    audit = [json.loads(line) for line in logs.getvalue().splitlines() if '"settings saved"' in line]
+    assert audit and audit[-1]["changed"] == [
+        "autotask",
+        "autotask.api_key",
+        "autotask.host",
+        "autotask.integration_code",
+    ]
+    assert audit[-1]["by"] == "owner"
+    assert_no_secrets(logs.getvalue(), world.secrets)
+
+
 # ---------------------------------------------------------------------- Ticket Notification URL
 def test_callout_url_is_stable_until_rotated_and_the_old_token_then_stops_working(world: World) -> None:
     first = world.call("GET", "/v1/admin/callout-url").json

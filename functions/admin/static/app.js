@@ -72,13 +72,16 @@
     $("tenant-name").textContent = me.name + " (" + me.tenant_id + ")";
     await loadSettings();  // forms are filled before they are shown
     $("signin").hidden = true; $("app").hidden = false; $("session").hidden = false;
-    await Promise.allSettled([loadRules(), loadKeys(), loadCallout(), loadPicklists(false)]);
+    await Promise.allSettled([loadRules(), loadKeys(), loadAdminTokens(), loadCallout(), loadPicklists(false)]);
   }
 
   function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
     $("app").hidden = true; $("session").hidden = true; $("signin").hidden = false;
     $("token").value = "";
+    for (const id of ["new-key", "new-admin-token"]) $(id).hidden = true;  // never leave a secret on screen
+    for (const id of ["new-key-value", "new-admin-token-value", "api_key"]) $(id).value = "";
+    dirty.clear();
     say("signin-status", message || "", message ? "bad" : "");
   }
 
@@ -424,6 +427,37 @@
   }));
 
   /* ------------------------------------------------------------------ button keys */
+  async function loadAdminTokens() {
+    const tokens = await api("GET", "/admin-tokens");
+    const body = $("admin-tokens-list");
+    body.textContent = "";
+    for (const k of tokens) {
+      const actions = el("td", {});
+      if (k.active) actions.append(el("button", { type: "button", class: "link", text: "Revoke", "data-token": k.id, onclick: (ev) => busy(ev.target, async () => {
+        if (!window.confirm("Revoke the admin token \"" + (k.label || k.hint) + "\"? Whoever uses it is signed out at once.")) return;
+        try { await api("DELETE", "/admin-tokens/" + encodeURIComponent(k.id)); say("admin-tokens-status", "Admin token revoked.", "ok"); await loadAdminTokens(); }
+        catch (e) { say("admin-tokens-status", e.message, "bad"); }
+      }) }));
+      body.append(el("tr", {}, el("td", { text: k.label || "(no label)" }), el("td", { class: "mono", text: "…" + k.hint }),
+        el("td", { text: when(k.created_at) }), el("td", { text: k.active ? "Active" : "Revoked " + when(k.revoked_at) }), actions));
+    }
+  }
+
+  $("admin-token-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    return busy($("create-admin-token"), async () => {
+      try {
+        const issued = await api("POST", "/admin-tokens", { label: $("admin-token-label").value.trim() });
+        $("new-admin-token-value").value = issued.token;
+        $("new-admin-token").hidden = false;
+        $("admin-token-label").value = "";
+        say("admin-tokens-status", "Admin token created.", "ok");
+        await loadAdminTokens();
+      } catch (e) { say("admin-tokens-status", e.message, "bad"); }
+    });
+  });
+  $("copy-admin-token").addEventListener("click", () => copy("new-admin-token-value", "admin-tokens-status"));
+
   async function loadKeys() {
     const keys = await api("GET", "/keys");
     const body = $("keys-list");

@@ -413,6 +413,27 @@ class AdminService:
         if len(key_id) > 100 or not self.tenants.revoke_credential(tenant_id, CredentialKind.BUTTON_KEY, key_id):
             raise NotFound("No such button key.")
 
+    # ------------------------------------------------------------------ admin tokens
+    def create_admin_token(self, tenant_id: str, label: str) -> IssuedKey:
+        self.tenant(tenant_id)
+        issued = self.tenants.issue_credential(tenant_id, CredentialKind.ADMIN_TOKEN, label.strip())
+        return IssuedKey(key=KeyView.of(issued.credential), token=issued.token)
+
+    def list_admin_tokens(self, tenant_id: str) -> list[KeyView]:
+        self.tenant(tenant_id)
+        tokens = self.tenants.list_credentials(tenant_id, CredentialKind.ADMIN_TOKEN)
+        return [KeyView.of(k) for k in sorted(tokens, key=lambda k: k.created_at, reverse=True)]
+
+    def revoke_admin_token(self, tenant_id: str, token_id: str) -> None:
+        """Revoke one admin token; never the last active one (that would lock every admin out)."""
+        tokens = self.tenants.list_credentials(tenant_id, CredentialKind.ADMIN_TOKEN)
+        target = next((t for t in tokens if t.credential_id == token_id), None) if len(token_id) <= 100 else None
+        if target is None:
+            raise NotFound("No such admin token.")
+        if target.active and sum(1 for t in tokens if t.active) <= 1:
+            raise Conflict("This is the last admin token: create another one before revoking it.")
+        self.tenants.revoke_credential(tenant_id, CredentialKind.ADMIN_TOKEN, token_id)
+
     # ------------------------------------------------------------------ Ticket Notification URL
     def _callout_token(self, tenant: Tenant) -> tuple[Tenant, str, datetime]:
         """The active callout token in clear (decrypted), issuing the first one on demand."""
