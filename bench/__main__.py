@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -25,7 +26,12 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== bench {name} ==", flush=True)
         module = importlib.import_module(f"bench.{name}_bench")
-        status = max(status, int(module.main() or 0))
+        try:
+            status = max(status, int(module.main() or 0))
+        except Exception:  # one broken benchmark must not hide the others' tables
+            traceback.print_exc()
+            print(f"bench {name}: FAILED (see the traceback above)", flush=True)
+            status = max(status, 1)
     return status
 
 
