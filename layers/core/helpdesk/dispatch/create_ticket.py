@@ -209,7 +209,7 @@ class CreateTicket:
                 sub, attempt, f"{type(exc).__name__}: {exc}"[:500], getattr(exc, "retry_after", None), raise_=False
             )
             raise
-        sub = self._count(sub, client, requests_before, final=True)
+        sub = self._count(sub, client, requests_before, final=outcome is Outcome.CREATED)
         d.breaker.success(tenant.tenant_id, breaker)
         return outcome
 
@@ -440,7 +440,7 @@ class CreateTicket:
             contact_id=resolved.contact_id,
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
-            rule_warnings=ruled["warnings"],
+            # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:
             self.deps.metric("SubmissionErrors", len(draft.submission_errors))
