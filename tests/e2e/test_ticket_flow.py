@@ -280,4 +280,6 @@ def test_faults_and_a_killed_dispatcher_lose_nothing_and_duplicate_nothing(chaos
     stats = sim.stats()
     print("simulator stats:", stats, "\nlambda stats:", devstack.stats()["functions"]["DispatcherFunction"])
     assert sum(stats["faults_injected"].values()) > 0  # the faults did happen
-    assert all(n <= 3 for n in stats["max_concurrency"].values()), stats["max_concurrency"]
+    # The simulator refuses a 4th concurrent request per integration code + entity and counts it: the
+    # dispatchers' shared semaphore kept every instance under the limit (injected thread-limit faults aside).
+    assert stats["thread_limit_errors"] == 0, stats
