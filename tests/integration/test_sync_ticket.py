@@ -8,7 +8,7 @@ import pytest
 
 from devstack.autotask_sim import AutotaskSimulator
 from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
-from helpdesk.dispatch.create_ticket import Outcome
+from helpdesk.dispatch.create_ticket import Outcome, RetryLater
 from helpdesk.dispatch.sync import SyncOutcome, SyncTicket
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.work import SyncWork
@@ -125,3 +125,29 @@ def test_the_baseline_is_optimistically_locked(world: World) -> None:
     states.save(TENANT, "sync-00000005", first)
     with pytest.raises(ConflictError):
         states.save(TENANT, "sync-00000005", first)
+
+
+def test_broken_credentials_drop_the_sync_and_open_the_breaker(world: World) -> None:
+    ticket_id = _ticket(world, "sync-00000006")
+    tenant = world.tenants.get(TENANT)
+    assert tenant is not None
+    broken = tenant.autotask.model_copy(
+        update={"api_key_ciphertext": world.box.seal(TENANT, "demo-api@example-msp.com:wrong-password")}
+    )
+    world.tenants.save(tenant.model_copy(update={"autotask": broken}))
+    assert _sync(world)(SyncWork(tenant_id=TENANT, ticket_id=ticket_id)) is SyncOutcome.SKIPPED
+    assert world.deps.breaker.state(TENANT).mode == "credentials"
+    # and the next sync does not even try Autotask
+    before = sum(world.sim.stats()["requests_by_endpoint"].values())
+    assert _sync(world)(SyncWork(tenant_id=TENANT, ticket_id=ticket_id)) is SyncOutcome.SKIPPED
+    assert sum(world.sim.stats()["requests_by_endpoint"].values()) == before
+
+
+def test_an_autotask_outage_is_retried_later(world: World) -> None:
+    ticket_id = _ticket(world, "sync-00000007")
+    world.sim.set_faults("demo", error_rate=1.0)
+    with pytest.raises(RetryLater):
+        _sync(world)(SyncWork(tenant_id=TENANT, ticket_id=ticket_id))
+    world.sim.clear_faults("demo")
+    world.sim.technician(ticket_id, status="In Progress")
+    assert _sync(world)(SyncWork(tenant_id=TENANT, ticket_id=ticket_id)) is SyncOutcome.SYNCED

@@ -32,7 +32,7 @@ from helpdesk.notifications.sync_model import Reply, SyncState, TicketSnapshot, 
 
 from .breaker import credentials_fingerprint
 from .clients import TenantNotConfigured
-from .create_ticket import DispatchDeps, RetryLater
+from .create_ticket import MSG_UNAVAILABLE, PERMANENT_CREDENTIALS, DispatchDeps, RetryLater
 
 MAX_NOTES_PER_SYNC = 50
 
@@ -95,6 +95,9 @@ class SyncTicket:
             if exc.retryable:
                 d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
                 raise RetryLater(f"sync: {exc}", exc.retry_after) from None
+            if isinstance(exc, PERMANENT_CREDENTIALS):  # like ticket creation: the tenant's work fails fast
+                d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
+                d.metric("TenantCredentialsFailed", 1)
             d.log(
                 "sync: Autotask refused the re-read; dropped", {"error": type(exc).__name__, "reason": str(exc)[:300]}
             )
@@ -105,6 +108,7 @@ class SyncTicket:
                 if spent > 0:
                     d.metric("AutotaskRequests", spent)
                     d.metric("AutotaskRequestsPerSync", spent)
+        d.breaker.success(tenant.tenant_id, breaker)
         if snapshot is None:
             return SyncOutcome.SKIPPED  # deleted in Autotask (or no longer visible to the API user)
 
