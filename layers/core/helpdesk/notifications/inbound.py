@@ -213,7 +213,12 @@ def parse_callout(body: bytes, content_type: str = "") -> CalloutPayload:
             data = json.loads(text)
         except ValueError:
             raise MalformedPayload("the body is not valid JSON") from None
-        flat = _flatten_json(data)
+        except RecursionError:  # thousands of nested brackets: refuse, never a 500
+            raise MalformedPayload("the JSON body is nested too deeply") from None
+        try:
+            flat = _flatten_json(data)
+        except RecursionError:
+            raise MalformedPayload("the JSON body is nested too deeply") from None
         # A webhook-shaped JSON body sent to the callout URL: a note's Id is not the ticket's.
         if flat.get("entitytype", "").casefold() == "ticketnote":
             flat.pop("id", None)
@@ -278,6 +283,8 @@ def parse_webhook(body: bytes) -> WebhookPayload:
         data = json.loads(_text(body))
     except ValueError:
         raise MalformedPayload("the webhook body is not valid JSON") from None
+    except RecursionError:
+        raise MalformedPayload("the webhook body is nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedPayload("the webhook body is not a JSON object")
     action = _ci_get(data, "action")
