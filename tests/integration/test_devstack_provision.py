@@ -71,6 +71,14 @@ def test_bucket_is_encrypted_private_and_expires_objects(provisioned: Template) 
     assert rule["Expiration"]["Days"] == 30
 
 
+def test_bucket_accepts_writes_over_plain_http(provisioned: Template) -> None:
+    # moto evaluates bucket policies; the template's "deny insecure transport" statement would refuse every
+    # call on loopback HTTP, so the devstack leaves exactly that statement out.
+    s3, bucket = _client("s3"), provisioned.bound["AttachmentsBucket"]["Ref"]
+    s3.put_object(Bucket=bucket, Key="attachments/t1/x.png", Body=b"png")
+    assert s3.get_object(Bucket=bucket, Key="attachments/t1/x.png")["Body"].read() == b"png"
+
+
 def test_kms_key_rotates_and_has_its_alias(provisioned: Template) -> None:
     kms, key_id = _client("kms"), provisioned.bound["CredentialsKey"]["Ref"]
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
