@@ -62,6 +62,10 @@ browser: bootstrap system-deps
 bench: bootstrap
 	$(VENV)/python -m bench
 
+# The long soak (N=20 per tenant, a 10x flood, a 2-minute Autotask outage); the short one runs in `make test`.
+soak: bootstrap
+	HELPDESK_SOAK=1 $(VENV)/python -m pytest -q -s -p no:cacheprovider --timeout 1800 tests/e2e/test_soak.py tests/e2e/test_ticket_flow.py -k "soak or faults"
+
 # The layer's requirements.txt is generated from uv.lock (tests/infra checks it is current).
 layer-requirements: bootstrap
 	.tools/bin/uv export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate -o layers/core/requirements.txt
