@@ -122,7 +122,10 @@ def seed_demo(stack: Any) -> dict[str, str]:
         "admin_token": admin,
         "button_key": button,
         "curl": f"curl -s -H 'Authorization: Bearer {admin}' {api}/v1/admin/settings",
-        "agent": f"helpdesk press --api-url {api} --key {button} 'My printer is on fire!'",
+        "agent": (
+            f".venv/bin/helpdesk press --api-url {api} --key {button} "
+            "--name 'Alice Anders' --email alice@contoso.com 'My printer is jammed!'"
+        ),
     }
     facts |= _callout_url(api, admin)
     return facts
