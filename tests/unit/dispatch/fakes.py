@@ -120,6 +120,7 @@ class FakeAutotask:
     fail: dict[str, list[Exception]] = field(default_factory=dict)
     commit_then_fail: dict[str, int] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
+    ok: int = 0  # successful calls (what the breaker asks the client factory)
     calls: list[str] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
@@ -129,6 +130,7 @@ class FakeAutotask:
         queue = self.fail.get(name)
         if queue:
             raise queue.pop(0)
+        self.ok += 1
 
     def _committed_but_lost(self, name: str) -> bool:
         if self.commit_then_fail.get(name, 0) > 0:
@@ -220,6 +222,9 @@ class FakeClients:
         if self.error is not None:
             raise self.error
         return self.client
+
+    def successes(self, tenant_id: str) -> int:
+        return self.client.ok
 
 
 class FakeRules:

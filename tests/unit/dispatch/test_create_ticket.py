@@ -239,3 +239,19 @@ def test_warm_caches_make_the_second_ticket_cost_three_requests() -> None:
     h.run("sub-0002-abcd")
     # ticket picklists are cached by the real client, not by the fake: subtract that one call
     assert h.at.stats.total - h.at.calls[-(h.at.stats.total) :].count("ticket_picklists") == 3 + 1
+
+
+def test_throttles_and_failures_after_a_success_do_not_trip_the_breaker() -> None:
+    h = Harness()
+    h.submit()
+    h.at.fail["find_contact_by_email"] = [at_errors.Throttled("429", retry_after=1) for _ in range(6)]
+    for attempt in range(1, 7):
+        with pytest.raises(RetryLater):
+            h.run(attempt=attempt)
+    assert h.store.docs == {}
+    # Autotask answered the lookups, then the create failed: a failure, not an outage
+    h.at.fail["create_ticket"] = [at_errors.TransientError("503") for _ in range(6)]
+    for attempt in range(7, 13):
+        with pytest.raises(RetryLater):
+            h.run(attempt=attempt)
+    assert h.deps.breaker.state("acme").failures == 0

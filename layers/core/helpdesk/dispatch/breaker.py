@@ -5,9 +5,10 @@ State lives in DynamoDB (every dispatcher instance sees it); the policy is here:
   While open, that tenant's submissions fail fast with the same reason, without a single Autotask call. The
   breaker closes by itself when the tenant's credentials change (the admin fixed them) or after the cool-down
   (one probe goes through; another auth failure re-opens it).
-- Transient failures (throttles, 5xx, timeouts) count up; `TRANSIENT_THRESHOLD` in a row open it
-  ("transient" mode) for an exponentially growing, capped time. While open, work items of that tenant are put
-  back on the queue until the breaker's end, again without Autotask calls.
+- Outage-like failures (5xx, timeouts, connection errors in a run during which Autotask answered nothing
+  successfully) count up; `TRANSIENT_THRESHOLD` in a row open it ("transient" mode) for an exponentially
+  growing, capped time. While open, work items of that tenant are put back on the queue until the breaker's
+  end, again without Autotask calls. Throttles do not count: Autotask is up and its Retry-After is honoured.
 - A success closes it.
 """
 

@@ -30,6 +30,11 @@ class ClientFactory(Protocol):
         """An Autotask client (helpdesk.autotask.client.AutotaskClient or a test double) for this tenant."""
         ...
 
+    def successes(self, tenant_id: str) -> int:
+        """How many 2xx answers this tenant's Autotask gave in this execution environment so far (the breaker
+        tells "Autotask is down" from "a request failed" by whether anything succeeded meanwhile)."""
+        ...
+
 
 class KmsClientFactory:
     def __init__(
@@ -46,6 +51,21 @@ class KmsClientFactory:
         self._options = dict(client_options or {})
         self._lock = threading.Lock()
         self._clients: OrderedDict[tuple[str, str, str, str], AutotaskClient] = OrderedDict()
+        self._ok: dict[str, int] = {}
+
+    def successes(self, tenant_id: str) -> int:
+        with self._lock:
+            return self._ok.get(tenant_id, 0)
+
+    def _hook(self, tenant_id: str) -> Callable[[RequestEvent], None]:
+        def on_request(event: RequestEvent) -> None:
+            if event.status is not None and 200 <= event.status < 300:
+                with self._lock:
+                    self._ok[tenant_id] = self._ok.get(tenant_id, 0) + 1
+            if self._on_request is not None:
+                self._on_request(event)
+
+        return on_request
 
     def for_tenant(self, tenant: Tenant) -> AutotaskClient:
         settings = tenant.autotask
@@ -60,7 +80,9 @@ class KmsClientFactory:
                 return client
         api_key = self._secrets.open(tenant.tenant_id, settings.api_key_ciphertext)
         credentials = AutotaskCredentials.parse(settings.host, api_key, settings.integration_code)
-        client = AutotaskClient(credentials, limiter=self._limiter, on_request=self._on_request, **self._options)
+        client = AutotaskClient(
+            credentials, limiter=self._limiter, on_request=self._hook(tenant.tenant_id), **self._options
+        )
         with self._lock:
             for old in [k for k in self._clients if k[0] == tenant.tenant_id]:
                 self._clients.pop(old).close()

@@ -180,6 +180,7 @@ class CreateTicket:
 
         sub = self._claim(sub, now)
         requests_before = 0
+        successes_before = d.clients.successes(tenant.tenant_id)
         client: Any = None
         try:
             client = d.clients.for_tenant(tenant)
@@ -193,7 +194,12 @@ class CreateTicket:
             sub = self._reload(sub)
             sub = self._count(sub, client, requests_before)
             if exc.retryable:
-                breaker = d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                if isinstance(exc, at_errors.Throttled):
+                    pass  # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                elif d.clients.successes(tenant.tenant_id) > successes_before:
+                    d.breaker.success(tenant.tenant_id, breaker)  # it answered meanwhile: a failure, not an outage
+                else:
+                    d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
                 return self._retry(sub, attempt, str(exc), exc.retry_after)
             if isinstance(exc, PERMANENT_CREDENTIALS):
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
