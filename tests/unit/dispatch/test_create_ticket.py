@@ -255,3 +255,13 @@ def test_throttles_and_failures_after_a_success_do_not_trip_the_breaker() -> Non
         with pytest.raises(RetryLater):
             h.run(attempt=attempt)
     assert h.deps.breaker.state("acme").failures == 0
+
+
+def test_a_refused_attachment_does_not_hold_the_ticket_hostage() -> None:
+    h = Harness()
+    h.submit(files=2)
+    h.at.fail["create_ticket_attachment"] = [at_errors.ValidationError_("file type not allowed")]
+    assert h.run() is Outcome.CREATED
+    assert h.sub().progress.attachments["f0.png"] == 0 and h.sub().progress.attachments["f1.png"] > 0
+    refused = [e for e in h.subs.list_events("acme", "sub-0001-abcd") if e.event == "note"]
+    assert len(refused) == 1 and not refused[0].visible

@@ -51,7 +51,6 @@ from .breaker import TenantBreaker, credentials_fingerprint
 from .clients import ClientFactory, TenantNotConfigured
 
 LEASE = timedelta(seconds=90)
-PUBLISH_ALL_USERS = 1
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
 PUBLISH_INTERNAL_ONLY_FALLBACK = 2
 
@@ -258,12 +257,19 @@ class CreateTicket:
             return self._save(fresh, autotask_requests=fresh.autotask_requests + spent)
 
     def _event(
-        self, sub: Submission, kind: TimelineEventKind | str, text: str, *, visible: bool = True, **data: Any
+        self,
+        sub: Submission,
+        kind: TimelineEventKind | str,
+        text: str,
+        *,
+        visible: bool = True,
+        event_id: str | None = None,
+        **data: Any,
     ) -> None:
         event = TimelineEvent(
             event=str(kind),
             text=text[:2000],
-            event_id=f"dispatch:{kind}",
+            event_id=event_id or f"dispatch:{kind}",  # one event of each kind per submission, even on retries
             visible=visible,
             data={k: v for k, v in data.items() if isinstance(v, (str, int)) or v is None},
         )
@@ -540,7 +546,11 @@ class CreateTicket:
             except at_errors.ValidationError_ as exc:
                 # A file Autotask refuses (type, size) must not hold the ticket hostage: note it and go on.
                 self._event(
-                    sub, TimelineEventKind.NOTE, f"Attachment {name} was not accepted: {exc}"[:500], visible=False
+                    sub,
+                    TimelineEventKind.NOTE,
+                    f"Attachment {name} was not accepted: {exc}"[:500],
+                    visible=False,
+                    event_id=f"dispatch:attachment-refused:{name}",
                 )
                 attachment_id = 0
             p = sub.progress
