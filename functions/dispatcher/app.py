@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from dependencies import DEPS, ENV, QUEUE, wire
 
 from helpdesk.dispatch import router
+from helpdesk.dispatch.create_ticket import RetryLater
 from helpdesk.domain.retry import backoff_seconds
 from helpdesk.domain.work import SubmissionWork, parse_work
 from helpdesk.observability import logger, metrics, tracer
@@ -35,6 +36,8 @@ def record_handler(record: SQSRecord) -> None:
         if isinstance(message, SubmissionWork):
             logger.set_correlation_id(message.submission_id)
         tracer.put_annotation("tenant_id", message.tenant_id)
+        if DEPS.time_left() <= 0:  # do not start work this invocation cannot finish
+            raise RetryLater("this invocation is running out of time; the next one takes it", 1)
         router.handle(message, attempt=attempt)
     except Exception as exc:
         delay = backoff_seconds(
@@ -66,4 +69,8 @@ def record_handler(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A submission claimed by this invocation is released at the latest when the invocation must have ended.
     DEPS.lease = lambda: timedelta(milliseconds=context.get_remaining_time_in_millis() + 1000)
+    # Stop starting Autotask steps when less than a reserve is left (30 % of the budget, 3-20 s): one slow
+    # request must not turn into a timeout that holds the whole batch until the visibility timeout.
+    reserve_s = min(20.0, max(3.0, 0.3 * context.get_remaining_time_in_millis() / 1000))
+    DEPS.time_left = lambda: context.get_remaining_time_in_millis() / 1000 - reserve_s
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -44,7 +44,7 @@ DEPS = DispatchDeps(
         limiter=LIMITER,
         # Short in-process waits only; a longer Retry-After goes back to the queue (backoff without holding
         # this instance), so one throttled tenant does not occupy the dispatcher.
-        client_options={"max_retry_wait": 5.0, "timeout": (5.0, 20.0)},
+        client_options={"max_retry_wait": 5.0, "timeout": (3.0, 15.0)},
     ),
     rules=LambdaRulesRunner(ENV.rules_function_name),
     blobs=S3AttachmentStore(ENV.attachments_bucket),

@@ -265,3 +265,19 @@ def test_a_refused_attachment_does_not_hold_the_ticket_hostage() -> None:
     assert h.sub().progress.attachments["f0.png"] == 0 and h.sub().progress.attachments["f1.png"] > 0
     refused = [e for e in h.subs.list_events("acme", "sub-0001-abcd") if e.event == "note"]
     assert len(refused) == 1 and not refused[0].visible
+
+
+def test_an_invocation_running_out_of_time_stops_between_steps_and_the_next_one_continues() -> None:
+    h = Harness()
+    h.submit(files=1)
+    budget = iter([10.0, 10.0, 10.0, 10.0, -1.0])  # enough for resolve, picklists/create, number, note; not more
+    h.deps.time_left = lambda: next(budget, -1.0)
+    with pytest.raises(RetryLater) as err:
+        h.run()
+    assert err.value.retry_after == 1
+    sub = h.sub()
+    assert sub.ticket_id and sub.progress.note_id and sub.progress.attachments == {} and sub.lease_owner is None
+    h.deps.time_left = lambda: 10.0
+    assert h.run(attempt=2) is Outcome.CREATED
+    [(ticket_id, _)] = h.at.tickets.items()
+    assert len(h.at.notes[ticket_id]) == 1 and len(h.at.attachments[ticket_id]) == 1

@@ -23,6 +23,7 @@ tenant's circuit breaker so its other submissions fail fast without Autotask cal
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -133,6 +134,10 @@ class DispatchDeps:
     # How long a claim may last: the dispatcher sets it to the invocation's remaining time, so a killed run's
     # claim lapses when its invocation would have timed out anyway.
     lease: Callable[[], timedelta] = lambda: LEASE
+    # Seconds this invocation may still spend before it must stop starting Autotask steps (its remaining time
+    # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
+    # the middle of a batch would instead hold every record of the batch until the visibility timeout.
+    time_left: Callable[[], float] = lambda: math.inf
 
 
 PERMANENT_CREDENTIALS = (
@@ -219,6 +224,11 @@ class CreateTicket:
         return outcome
 
     # -------------------------------------------------------------------------------- bookkeeping
+    def _check_time(self) -> None:
+        if self.deps.time_left() <= 0:
+            self.deps.metric("OutOfTimeDeferrals", 1)
+            raise RetryLater("this invocation is running out of time; the next one continues", 1)
+
     def _save(self, sub: Submission, **changes: Any) -> Submission:
         return self.deps.submissions.save(sub.model_copy(update=changes))
 
@@ -314,6 +324,7 @@ class CreateTicket:
                 return outcome, sub
         assert sub.progress.ticket_id is not None
         if sub.progress.ticket_number is None:
+            self._check_time()
             ticket = client.get_ticket(sub.progress.ticket_id)
             sub = self._save(
                 sub,
@@ -336,6 +347,7 @@ class CreateTicket:
         return Outcome.CREATED, sub
 
     def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+        self._check_time()
         caches, tid = self.deps.caches, tenant.tenant_id
         contact = self._contact(client, tid, sub.contact.email)
         catch_all = False
@@ -442,6 +454,7 @@ class CreateTicket:
             self.deps.metric("SubmissionsBlocked", 1)
             return Outcome.BLOCKED, sub
 
+        self._check_time()
         picklists = client.ticket_picklists()
         draft = build_ticket(
             sub,
@@ -511,6 +524,7 @@ class CreateTicket:
         if not p.note_text:
             return self._save(sub, progress=p.model_copy(update={"note_skipped": True}))
         title = note_title(sub.submission_id)
+        self._check_time()
         if p.note_attempted:
             for note in client.list_ticket_notes(p.ticket_id):
                 if (note.title or "") == title:
@@ -529,6 +543,7 @@ class CreateTicket:
             name = attachment.filename
             if name in p.attachments:
                 continue
+            self._check_time()
             if name in p.attachments_attempted:
                 existing = self._find_attachment(client, ticket_id, name)
                 if existing is not None:
