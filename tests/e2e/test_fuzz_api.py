@@ -15,8 +15,10 @@ the use cases, not just the 401), and without credentials. HELPDESK_FUZZ_EXAMPLE
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,7 @@ from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.domain.tenant import CredentialKind, Tenant
 
 pytestmark = pytest.mark.e2e
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES = int(os.environ.get("HELPDESK_FUZZ_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ = settings(
@@ -133,6 +136,7 @@ def fuzz_tenant(devstack: Any) -> dict[str, str]:
 def intake_api(devstack: Any) -> Any:
     answer = requests.get(f"{devstack.api_url}/v1/openapi.json", timeout=60)
     assert answer.status_code == 200, answer.text
+    assert answer.json() == json.loads(COMMITTED.read_text()), "the served document differs from docs/openapi.json"
     return schemathesis.openapi.from_dict(_fix_powertools_422(answer.json()))
 
 
