@@ -253,6 +253,7 @@ def submit(request: SubmissionRequest) -> Response[SubmitAccepted]:
 )
 def status(id: Annotated[str, Path(pattern=SUBMISSION_ID_PATTERN, description="The submission_id")]) -> SubmissionView:
     credential = _credential()
+    logger.set_correlation_id(id)
     receipt = app.current_event.headers.get("X-Receipt") or ""
     return SERVICE.status(credential.tenant_id, id, receipt.strip())
 
