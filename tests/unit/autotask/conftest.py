@@ -7,7 +7,17 @@ from typing import Any
 
 import pytest
 
-OPENAPI = Path(os.environ.get("AUTOTASK_OPENAPI", "/work/shared/reference/autotask-openapi-v1.json"))
+ROOT = Path(__file__).resolve().parents[3]
+# The project's shared/ folder sits beside the repository (a clone in CI gets a copy there too).
+_CANDIDATES = [
+    ROOT.parent / "shared/reference/autotask-openapi-v1.json",
+    Path("/work/shared/reference/autotask-openapi-v1.json"),
+]
+OPENAPI = (
+    Path(os.environ["AUTOTASK_OPENAPI"])
+    if "AUTOTASK_OPENAPI" in os.environ
+    else next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
+)
 
 
 @pytest.fixture(scope="session")
