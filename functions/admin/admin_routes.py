@@ -220,6 +220,11 @@ def picklists(refresh: Annotated[bool, Query()] = False) -> PicklistsView:
     return service().picklists(tenant_id(), refresh=refresh)
 
 
+def _created(model: type[BaseModel]) -> dict[int, Any]:
+    """OpenAPI for routes that answer 201 Created with `model` (the default would document 200)."""
+    return {201: {"description": "Created", "content": {"application/json": {"model": model}}}}
+
+
 @app.post(f"{API_PREFIX}/integration-test", tags=["settings"], summary="Run the Integration Test")
 def integration_test() -> dict[str, Any]:
     report = service().integration_test(tenant_id())
@@ -238,7 +243,12 @@ def get_rules() -> RulesVersionView:
     return active
 
 
-@app.post(f"{API_PREFIX}/rules", tags=["rules"], summary="Validate and save a new version (made active)")
+@app.post(
+    f"{API_PREFIX}/rules",
+    tags=["rules"],
+    summary="Validate and save a new version (made active)",
+    responses=_created(RulesVersionView),
+)
 def save_rules(body: RulesSource) -> Response[str]:
     saved = service().save_rules(tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note)
     return _json(201, saved.model_dump(mode="json"))
@@ -268,7 +278,12 @@ def rules_version(version: str) -> RulesVersionView:
     return service().rules_version(tenant_id(), int(version))
 
 
-@app.post(f"{API_PREFIX}/rules/rollback", tags=["rules"], summary="Make an earlier version active again")
+@app.post(
+    f"{API_PREFIX}/rules/rollback",
+    tags=["rules"],
+    summary="Make an earlier version active again",
+    responses=_created(RulesVersionView),
+)
 def rollback_rules(body: RollbackRequest) -> Response[str]:
     saved = service().rollback_rules(tenant_id(), body.version, author=str(app.context.get("author", "")))
     return _json(201, saved.model_dump(mode="json"))
@@ -279,7 +294,9 @@ def list_keys() -> list[KeyView]:
     return service().list_button_keys(tenant_id())
 
 
-@app.post(f"{API_PREFIX}/keys", tags=["keys"], summary="Create a button key (shown once)")
+@app.post(
+    f"{API_PREFIX}/keys", tags=["keys"], summary="Create a button key (shown once)", responses=_created(IssuedKey)
+)
 def create_key(body: KeyRequest) -> Response[str]:
     issued: IssuedKey = service().create_button_key(tenant_id(), body.label)
     return _json(201, issued.model_dump(mode="json"))
@@ -296,7 +313,12 @@ def list_admin_tokens() -> list[KeyView]:
     return service().list_admin_tokens(tenant_id())
 
 
-@app.post(f"{API_PREFIX}/admin-tokens", tags=["keys"], summary="Create an admin token (shown once)")
+@app.post(
+    f"{API_PREFIX}/admin-tokens",
+    tags=["keys"],
+    summary="Create an admin token (shown once)",
+    responses=_created(IssuedKey),
+)
 def create_admin_token(body: KeyRequest) -> Response[str]:
     issued: IssuedKey = service().create_admin_token(tenant_id(), body.label)
     logger.info("admin token created", extra={"credential_id": issued.key.id})
