@@ -2,11 +2,15 @@
 
 Every client honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> (botocore does this natively), which is
 how the devstack points the very same code at moto and the local Lambda emulator: no local branches here.
+
+One boto3 Session and one DynamoDB resource serve every client and table: each extra Session or resource
+loads botocore's data files again, which is cold-start time a function with two tables should not pay twice.
+`client.cache_clear()` / `table.cache_clear()` (used by tests that switch endpoints) drop all of it.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 import boto3
@@ -20,11 +24,54 @@ _CONFIG = Config(
 _LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 0})
 
 
-@cache
-def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_LAMBDA_CONFIG if service == "lambda" else _CONFIG)  # type: ignore[call-overload]
+class _Registry:
+    """The shared session, its clients, the DynamoDB resource and its Table objects (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._dynamodb: Any = None
+        self._tables: dict[str, Any] = {}
+
+    def _session_locked(self) -> boto3.session.Session:
+        if self._session is None:
+            self._session = boto3.session.Session()
+        return self._session
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                config = _LAMBDA_CONFIG if service == "lambda" else _CONFIG
+                self._clients[service] = self._session_locked().client(service, config=config)  # type: ignore[call-overload]
+            return self._clients[service]
+
+    def table(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._tables:
+                if self._dynamodb is None:
+                    self._dynamodb = self._session_locked().resource("dynamodb", config=_CONFIG)
+                self._tables[name] = self._dynamodb.Table(name)
+            return self._tables[name]
 
 
-@cache
-def table(name: str) -> Any:
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+_REGISTRY = _Registry()
+
+
+class _Accessor:
+    def __init__(self, get: Any) -> None:
+        self._get = get
+
+    def __call__(self, name: str) -> Any:
+        return self._get(name)
+
+    def cache_clear(self) -> None:
+        with _REGISTRY._lock:
+            _REGISTRY.clear()
+
+
+client = _Accessor(_REGISTRY.client)
+table = _Accessor(_REGISTRY.table)
