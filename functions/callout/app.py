@@ -2,8 +2,9 @@
 (`POST /v1/webhooks/{token}`), answers within milliseconds and leaves every Autotask call to the dispatcher.
 
 Thin: pick the route, hand the raw body to helpdesk.notifications.receive.NotificationReceiver, return its answer.
-Cold start stays light: no Autotask client, no Powertools event-handler/validation machinery, one KMS decrypt per
-tenant webhook secret (cached). The token is a secret: it is never logged (only the route template is).
+Cold start stays light: no Autotask client, no Powertools event-handler/validation machinery, no X-Ray SDK (the
+function's active tracing still records each invocation; there is nothing here worth a subsegment), one KMS
+decrypt per tenant webhook secret (cached). The token is a secret: it is never logged (only the route template is).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.adapters.sqs import SqsWorkQueue
 from helpdesk.notifications.receive import COLLAPSE_SECONDS, Answer, NotificationReceiver
-from helpdesk.observability import logger, metrics, tracer
+from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.CalloutEnv)
 # Optional knob (not in template.yaml's required env): the collapse window for bursts of notifications.
@@ -86,7 +87,6 @@ def route(event: dict[str, Any]) -> Answer:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     answer = route(event)
     logger.info(
