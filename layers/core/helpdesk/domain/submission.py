@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -121,27 +121,26 @@ def _check_filename(value: str) -> str:
     return value
 
 
+def _check_content_type(value: str) -> str:
+    value = value.lower().split(";")[0].strip()
+    if value not in ALLOWED_CONTENT_TYPES:
+        raise ValueError(f"content type {value!r} is not accepted")
+    return value
+
+
+# One definition for every model that names a file (inline, uploaded, upload request).
+FileName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_filename)]
+ContentType = Annotated[str, Field(min_length=3, max_length=100), AfterValidator(_check_content_type)]
+
+
 class InlineAttachment(_Input):
     """A small file sent inline (base64). Bigger files: request an upload URL first (POST /v1/uploads)."""
 
-    filename: str = Field(min_length=1, max_length=200)
-    content_type: str = Field(min_length=3, max_length=100)
+    filename: FileName
+    content_type: ContentType
     data_base64: str = Field(
         min_length=1, description=f"base64 of the file, at most {MAX_ATTACHMENT_BYTES} bytes decoded"
     )
-
-    @field_validator("filename")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        return _check_filename(value)
-
-    @field_validator("content_type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        value = value.lower().split(";")[0].strip()
-        if value not in ALLOWED_CONTENT_TYPES:
-            raise ValueError(f"content type {value!r} is not accepted")
-        return value
 
     @field_validator("data_base64")
     @classmethod
@@ -163,22 +162,9 @@ class InlineAttachment(_Input):
 class UploadedAttachment(_Input):
     """A file uploaded beforehand to the presigned URL from POST /v1/uploads."""
 
-    filename: str = Field(min_length=1, max_length=200)
-    content_type: str = Field(min_length=3, max_length=100)
+    filename: FileName
+    content_type: ContentType
     upload_id: str = Field(pattern=r"^upl_[a-f0-9]{16,64}$")
-
-    @field_validator("filename")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        return _check_filename(value)
-
-    @field_validator("content_type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        value = value.lower().split(";")[0].strip()
-        if value not in ALLOWED_CONTENT_TYPES:
-            raise ValueError(f"content type {value!r} is not accepted")
-        return value
 
 
 class SubmissionRequest(_Input):
@@ -223,22 +209,9 @@ class UploadRequest(_Input):
     """POST /v1/uploads body: ask for a presigned S3 PUT URL for one large attachment."""
 
     submission_id: str = Field(pattern=SUBMISSION_ID_PATTERN)
-    filename: str = Field(min_length=1, max_length=200)
-    content_type: str = Field(min_length=3, max_length=100)
+    filename: FileName
+    content_type: ContentType
     size: int = Field(gt=0, le=MAX_ATTACHMENT_BYTES, description="Exact size in bytes (signed into the URL)")
-
-    @field_validator("filename")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        return _check_filename(value)
-
-    @field_validator("content_type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        value = value.lower().split(";")[0].strip()
-        if value not in ALLOWED_CONTENT_TYPES:
-            raise ValueError(f"content type {value!r} is not accepted")
-        return value
 
 
 # ---------------------------------------------------------------------------------------------- stored model
