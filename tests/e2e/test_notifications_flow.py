@@ -30,6 +30,7 @@ from helpdesk.domain.tenant import (
     Tenant,
     TicketDefaults,
 )
+from tests.e2e.agent_calls import submit, wait_final
 
 pytestmark = pytest.mark.e2e
 TENANT = "e2e-notify"
@@ -113,27 +114,7 @@ def _submit(notify: dict[str, Any], sid: str, device_id: str) -> dict[str, Any]:
         "msg": "Outlook crashes when I open the calendar",
         "device_id": device_id,
     }
-    got = requests.post(
-        f"{notify['api']}/v1/tickets", json=body, headers={"Authorization": f"Bearer {notify['key']}"}, timeout=30
-    )
-    assert got.status_code == 202, got.text
-    return dict(got.json())
-
-
-def _wait_created(notify: dict[str, Any], sid: str, receipt: str, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    view: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        got = requests.get(
-            f"{notify['api']}/v1/tickets/{sid}",
-            headers={"Authorization": f"Bearer {notify['key']}", "X-Receipt": receipt},
-            timeout=30,
-        )
-        view = got.json()
-        if view.get("status") in {"created", "blocked", "failed"}:
-            return view
-        time.sleep(0.25)
-    raise AssertionError(f"{sid} was not created in {timeout_s}s: {view}")
+    return submit(notify, body)
 
 
 def _feed(notify: dict[str, Any], headers: dict[str, str], since: str | None) -> dict[str, Any]:
@@ -152,7 +133,7 @@ def test_status_change_and_published_note_reach_the_agents_feed_exactly_once(not
     sid = f"e2e-notify-{uuid.uuid4().hex[:12]}"
     device = f"dev-{uuid.uuid4().hex[:16]}"
     accepted = _submit(notify, sid, device)
-    view = _wait_created(notify, sid, accepted["receipt"])
+    view = wait_final(notify, sid, accepted["receipt"], timeout_s=60)
     assert view["status"] == "created", view
     number = view["ticket_number"]
     by_receipt = {"X-Receipt": accepted["receipt"]}
@@ -222,7 +203,7 @@ def test_status_change_and_published_note_reach_the_agents_feed_exactly_once(not
 def test_completion_is_announced_once(notify: dict[str, Any]) -> None:
     sid = f"e2e-notify-{uuid.uuid4().hex[:12]}"
     accepted = _submit(notify, sid, f"dev-{uuid.uuid4().hex[:16]}")
-    view = _wait_created(notify, sid, accepted["receipt"])
+    view = wait_final(notify, sid, accepted["receipt"], timeout_s=60)
     cursor = _feed(notify, {"X-Receipt": accepted["receipt"]}, None)["cursor"]
     notify["sim"].technician(view["ticket_id"], status="Complete")
     events: list[dict[str, Any]] = []

@@ -25,6 +25,7 @@ from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER, note_title
+from tests.e2e.agent_calls import submit, wait_final
 
 pytestmark = pytest.mark.e2e
 TENANT = "e2e-flow"
@@ -138,31 +139,6 @@ def _body(sid: str, **over: Any) -> dict[str, Any]:
     return data
 
 
-def _submit(flow: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    answer = requests.post(
-        f"{flow['api']}/v1/tickets", json=body, headers={"Authorization": f"Bearer {flow['key']}"}, timeout=30
-    )
-    assert answer.status_code == 202, answer.text
-    return dict(answer.json())
-
-
-def _wait(flow: dict[str, Any], sid: str, receipt: str, timeout_s: float = 45) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    view: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        got = requests.get(
-            f"{flow['api']}/v1/tickets/{sid}",
-            headers={"Authorization": f"Bearer {flow['key']}", "X-Receipt": receipt},
-            timeout=30,
-        )
-        assert got.status_code == 200, got.text
-        view = got.json()
-        if view["status"] in {"created", "blocked", "failed"}:
-            return view
-        time.sleep(0.25)
-    raise AssertionError(f"{sid} did not finish in {timeout_s}s: {view}")
-
-
 def _tickets(flow: dict[str, Any], sid: str) -> list[dict[str, Any]]:
     return [t for t in flow["sim"].tickets("demo") if t.get("externalID") == sid]
 
@@ -194,9 +170,9 @@ def test_a_button_press_becomes_one_complete_ticket(flow: dict[str, Any]) -> Non
         ],
     )
     # When the agent submits (twice: a retry must not make a second ticket)
-    accepted = _submit(flow, body)
-    assert _submit(flow, body) == accepted
-    view = _wait(flow, sid, accepted["receipt"])
+    accepted = submit(flow, body)
+    assert submit(flow, body) == accepted
+    view = wait_final(flow, sid, accepted["receipt"])
     # Then the submission is created, with the ticket number and a timeline
     assert view["status"] == "created" and view["ticket_number"] and view["message"] is None
     assert [e["event"] for e in view["timeline"]] == ["queued", "created"]
@@ -219,8 +195,8 @@ def test_a_button_press_becomes_one_complete_ticket(flow: dict[str, Any]) -> Non
 
 def test_unknown_email_lands_on_the_catch_all_contact(flow: dict[str, Any]) -> None:
     sid = _sid("catchall")
-    accepted = _submit(flow, _body(sid, contact={"name": "New Person", "email": "new.person@contoso.com"}))
-    view = _wait(flow, sid, accepted["receipt"])
+    accepted = submit(flow, _body(sid, contact={"name": "New Person", "email": "new.person@contoso.com"}))
+    view = wait_final(flow, sid, accepted["receipt"])
     assert view["status"] == "created"
     [t] = _tickets(flow, sid)
     assert t["contactID"] == 30682000 and t["companyID"] == 0
@@ -231,14 +207,14 @@ def test_a_rule_exception_blocks_the_ticket_and_the_user_sees_why(flow: dict[str
     sid = _sid("blocked")
     body = _body(sid, contact={"name": "Dave Diaz", "email": "dave@fabrikam.com"})
     body["machine"]["hostname"] = "FABRIKAM-PC1"
-    view = _wait(flow, sid, _submit(flow, body)["receipt"])
+    view = wait_final(flow, sid, submit(flow, body)["receipt"])
     assert view["status"] == "blocked" and view["message"] == "Ticket submission disabled until payment."
     assert view["ticket_number"] is None and _tickets(flow, sid) == []
 
 
 def test_an_invalid_picklist_value_is_a_submission_error_not_a_failure(flow: dict[str, Any]) -> None:
     sid = _sid("picklist")
-    view = _wait(flow, sid, _submit(flow, _body(sid, selections=["Wrong queue"]))["receipt"])
+    view = wait_final(flow, sid, submit(flow, _body(sid, selections=["Wrong queue"]))["receipt"])
     assert view["status"] == "created"
     [t] = _tickets(flow, sid)
     assert t["queueID"] == QUEUE["Tier 1 Support"]
@@ -263,12 +239,12 @@ def test_faults_and_a_killed_dispatcher_lose_nothing_and_duplicate_nothing(chaos
         receipts: dict[str, str] = {}
         for n in range(count):
             sid = _sid(f"chaos{n:02d}")
-            receipts[sid] = _submit(flow, _body(sid, msg=f"Chaos submission number {n}"))["receipt"]
+            receipts[sid] = submit(flow, _body(sid, msg=f"Chaos submission number {n}"))["receipt"]
             if n == count // 2:
                 devstack.kill_workers("DispatcherFunction")  # mid-batch: some runs die between steps
         time.sleep(0.5)
         devstack.kill_workers("DispatcherFunction")
-        views = {sid: _wait(flow, sid, receipt, timeout_s=90) for sid, receipt in receipts.items()}
+        views = {sid: wait_final(flow, sid, receipt, timeout_s=90) for sid, receipt in receipts.items()}
     finally:
         sim.clear_faults("demo")
     assert {v["status"] for v in views.values()} == {"created"}, views
