@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
+
+from devstack.client_env import pointed_at
 
 DEMO_TENANT = "demo"
 DEMO_NAME = "Demo MSP"
@@ -44,23 +45,8 @@ for domain in ['contoso.com', 'fabrikam.com']:
 @contextmanager
 def _stack_env(stack: Any, extra: dict[str, str]) -> Iterator[None]:
     """Point helpdesk.aws (and the Autotask host check) at the stack for the duration, then restore."""
-    from helpdesk import aws
-
-    wanted = {**stack.env, **getattr(stack, "autotask_env", {}), **extra}
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update({k: str(v) for k, v in wanted.items()})
-    aws.client.cache_clear()
-    aws.table.cache_clear()
-    try:
+    with pointed_at({**stack.env, **getattr(stack, "autotask_env", {}), **extra}):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        aws.client.cache_clear()
-        aws.table.cache_clear()
 
 
 def helpdesk(*argv: str) -> Any:

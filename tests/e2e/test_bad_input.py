@@ -7,7 +7,6 @@ sync marker or attachment appears for the tenant, and no work is queued for it.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from helpdesk import aws
+from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.domain.tenant import CredentialKind, Tenant
 
@@ -27,10 +26,8 @@ MB = 1024 * 1024
 @pytest.fixture(scope="module")
 def victim(devstack: Any) -> Iterator[dict[str, Any]]:
     """A tenant of its own (nothing else writes under its id), its button key and callout token."""
-    saved = {k: os.environ.get(k) for k in devstack.env}
-    os.environ.update(devstack.env)
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    stack_env = StackEnv(devstack.env)
+    stack_env.apply()
     try:
         tenants = DynamoTenantRepository(devstack.resources["TenantsTable"]["Ref"])
         tenant_id = f"e2e-bad-{uuid.uuid4().hex[:8]}"
@@ -42,13 +39,7 @@ def victim(devstack: Any) -> Iterator[dict[str, Any]]:
             "api": devstack.api_url,
         }
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        stack_env.restore()
 
 
 def _stored(devstack: Any, tenant_id: str) -> dict[str, int]:

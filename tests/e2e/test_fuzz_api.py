@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from helpdesk import aws
+from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.domain.tenant import CredentialKind, Tenant
 
@@ -107,10 +107,8 @@ def _fix_powertools_422(raw: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def fuzz_tenant(devstack: Any) -> dict[str, str]:
-    saved = {k: os.environ.get(k) for k in devstack.env}
-    os.environ.update(devstack.env)
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    stack_env = StackEnv(devstack.env)
+    stack_env.apply()
     try:
         tenants = DynamoTenantRepository(devstack.resources["TenantsTable"]["Ref"])
         tenant_id = f"e2e-fuzz-{uuid.uuid4().hex[:8]}"
@@ -122,13 +120,7 @@ def fuzz_tenant(devstack: Any) -> dict[str, str]:
             "callout": tenants.issue_credential(tenant_id, CredentialKind.CALLOUT_TOKEN, label="fuzz").token,
         }
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        stack_env.restore()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ changes, rendered from the tenant's templates, exactly once.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import requests
 
 from devstack.autotask_sim import DEMO
 from devstack.autotask_sim.seed import UNREGISTERED_EMAIL
-from helpdesk import aws
+from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_notifications import DynamoSyncMarkers
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
@@ -47,10 +46,8 @@ def notify(devstack: Any) -> Iterator[dict[str, Any]]:
     sim = devstack.autotask_sim
     if sim is None:
         pytest.skip("the devstack runs without the Autotask simulator")
-    saved = {k: os.environ.get(k) for k in devstack.env}
-    os.environ.update(devstack.env)
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    stack_env = StackEnv(devstack.env)
+    stack_env.apply()
     api = devstack.api_url
     admin_headers: dict[str, str] = {}
     try:
@@ -97,13 +94,7 @@ def notify(devstack: Any) -> Iterator[dict[str, Any]]:
         sim.clear_callouts("demo")
         if admin_headers:
             requests.delete(f"{api}/v1/admin/webhooks", headers=admin_headers, timeout=30)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        stack_env.restore()
 
 
 def _submit(notify: dict[str, Any], sid: str, device_id: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import pytest
 import requests
 
 from devstack.autotask_sim.seed import DEMO, NORTHWIND, UNREGISTERED_EMAIL, SimTenant
-from helpdesk import aws
+from devstack.client_env import pointed_at
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
@@ -82,23 +82,12 @@ def soak_stack() -> Iterator[Any]:
     resources = stack.template.doc["Resources"]
     resources["DispatcherFunction"]["Properties"]["Timeout"] = 15
     resources["WorkQueue"]["Properties"]["VisibilityTimeout"] = 30
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA")}
     with stack:
         if stack.autotask_sim is None:
             pytest.skip("the devstack runs without the Autotask simulator")
-        try:
-            os.environ.update(stack.env)
-            aws.client.cache_clear()
-            aws.table.cache_clear()
+        # every variable of the stack's env is restored afterwards (not only the endpoints)
+        with pointed_at(stack.env):
             yield stack
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            aws.client.cache_clear()
-            aws.table.cache_clear()
 
 
 def _create_tenant(stack: Any, t: SoakTenant) -> None:

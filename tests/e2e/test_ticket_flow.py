@@ -20,7 +20,7 @@ import requests
 
 from devstack.autotask_sim import DEMO
 from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS, UNREGISTERED_EMAIL
-from helpdesk import aws
+from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
@@ -50,10 +50,8 @@ def _provisioned(stack: Any) -> Iterator[dict[str, Any]]:
     sim = stack.autotask_sim
     if sim is None:
         pytest.skip("the devstack runs without the Autotask simulator")
-    saved = {k: os.environ.get(k) for k in stack.env}
-    os.environ.update(stack.env)
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    stack_env = StackEnv(stack.env)
+    stack_env.apply()
     try:
         tables = stack.resources
         tenants = DynamoTenantRepository(tables["TenantsTable"]["Ref"])
@@ -87,13 +85,7 @@ def _provisioned(stack: Any) -> Iterator[dict[str, Any]]:
         key = tenants.issue_credential(TENANT, CredentialKind.BUTTON_KEY, label="e2e").token
         yield {"key": key, "api": stack.api_url, "sim": sim, "stack": stack}
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        stack_env.restore()
 
 
 @pytest.fixture(scope="module")
