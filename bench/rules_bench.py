@@ -25,25 +25,9 @@ from typing import Any
 from bench.rules_routing_script import ROUTING_SCRIPT, ROUTING_VARIABLES
 from helpdesk.rules import RulesEngine, compile_rules, evaluate
 from helpdesk.rules.service import RulesService
+from tests.unit.rules.test_examples import BRIEF
 
-BRIEF = """\
-if 'This is an emergency' in selections:
-    priority = 'Critical'
-if priority is 'Critical':            # docs use `is` with literals: treat as ==, and warn
-    subject = '**EMERGENCY** ' + subject
-if '!' in msg and priority == 'Medium':
-    priority = 'High'
-if businessName == 'Fabrikam, Inc.':
-    exception = 'Ticket submission disabled until payment.'
-if sum(1 for c in msg if c.isupper()) / max(len(msg), 1) > 0.75:
-    priority = 'Critical'
-priority_names = ['Critical', 'High', 'Medium', 'Low']
-import textwrap
-subject = textwrap.wrap(' '.join(msg.split()), 50)[0]
-for domain in ['contoso.com', 'fabrikam.com']:
-    if domain in email.lower():
-        queue = 'Tier 1 Support'
-"""
+# The brief's examples, exactly as the tests check their documented results.
 BRIEF_VARIABLES: dict[str, Any] = {
     **ROUTING_VARIABLES,
     "selections": ["This is an emergency"],
