@@ -7,6 +7,25 @@ every name (and every route in ROUTES) against that document.
 
 from __future__ import annotations
 
+# TicketWebhooks and TicketNoteWebhooks have the same fields.
+_WEBHOOK_FIELDS = (
+    "id",
+    "deactivationUrl",
+    "isActive",
+    "isReady",
+    "isSubscribedToCreateEvents",
+    "isSubscribedToDeleteEvents",
+    "isSubscribedToUpdateEvents",
+    "name",
+    "notificationEmailAddress",
+    "ownerResourceID",
+    "secretKey",
+    "sendThresholdExceededNotification",
+    "webhookGUID",
+    "webhookUrl",
+)
+
+
 # entity -> (Swagger model, field names in Swagger spelling)
 ENTITY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Tickets": (
@@ -383,41 +402,11 @@ ENTITY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "TicketWebhooks": (
         "TicketWebhookModel",
-        (
-            "id",
-            "deactivationUrl",
-            "isActive",
-            "isReady",
-            "isSubscribedToCreateEvents",
-            "isSubscribedToDeleteEvents",
-            "isSubscribedToUpdateEvents",
-            "name",
-            "notificationEmailAddress",
-            "ownerResourceID",
-            "secretKey",
-            "sendThresholdExceededNotification",
-            "webhookGUID",
-            "webhookUrl",
-        ),
+        _WEBHOOK_FIELDS,
     ),
     "TicketNoteWebhooks": (
         "TicketNoteWebhookModel",
-        (
-            "id",
-            "deactivationUrl",
-            "isActive",
-            "isReady",
-            "isSubscribedToCreateEvents",
-            "isSubscribedToDeleteEvents",
-            "isSubscribedToUpdateEvents",
-            "name",
-            "notificationEmailAddress",
-            "ownerResourceID",
-            "secretKey",
-            "sendThresholdExceededNotification",
-            "webhookGUID",
-            "webhookUrl",
-        ),
+        _WEBHOOK_FIELDS,
     ),
     "TicketWebhookFields": (
         "TicketWebhookFieldModel",

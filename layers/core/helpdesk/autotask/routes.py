@@ -45,6 +45,24 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# TicketWebhooks and TicketNoteWebhooks share one model shape in the Swagger file.
+_WEBHOOK_FIELDS = (
+    "id",
+    "name",
+    "webhookUrl",
+    "deactivationUrl",
+    "secretKey",
+    "isActive",
+    "isReady",
+    "isSubscribedToCreateEvents",
+    "isSubscribedToUpdateEvents",
+    "isSubscribedToDeleteEvents",
+    "notificationEmailAddress",
+    "sendThresholdExceededNotification",
+    "webhookGUID",
+)
+
+
 # Swagger definition name -> the property names this client reads, writes or filters on.
 FIELDS: dict[str, tuple[str, ...]] = {
     "ZoneInformationResultModel": ("zoneName", "url", "webUrl", "ci"),
@@ -105,36 +123,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "TicketAttachmentModel": ("id", "parentID", "attachmentType", "fullPath", "title", "publish", "data", "fileSize"),
     "BillingCodeModel": ("id", "name", "isActive", "useType"),
-    "TicketWebhookModel": (
-        "id",
-        "name",
-        "webhookUrl",
-        "deactivationUrl",
-        "secretKey",
-        "isActive",
-        "isReady",
-        "isSubscribedToCreateEvents",
-        "isSubscribedToUpdateEvents",
-        "isSubscribedToDeleteEvents",
-        "notificationEmailAddress",
-        "sendThresholdExceededNotification",
-        "webhookGUID",
-    ),
-    "TicketNoteWebhookModel": (
-        "id",
-        "name",
-        "webhookUrl",
-        "deactivationUrl",
-        "secretKey",
-        "isActive",
-        "isReady",
-        "isSubscribedToCreateEvents",
-        "isSubscribedToUpdateEvents",
-        "isSubscribedToDeleteEvents",
-        "notificationEmailAddress",
-        "sendThresholdExceededNotification",
-        "webhookGUID",
-    ),
+    "TicketWebhookModel": _WEBHOOK_FIELDS,
+    "TicketNoteWebhookModel": _WEBHOOK_FIELDS,
     "TicketWebhookFieldModel": ("id", "webhookID", "fieldID", "isSubscribedField", "isDisplayAlwaysField"),
     "TicketNoteWebhookFieldModel": ("id", "webhookID", "fieldID", "isSubscribedField", "isDisplayAlwaysField"),
     "FieldInformationModel": (
