@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import boto3
@@ -136,7 +137,8 @@ def test_inline_attachments_go_to_s3_scoped_by_tenant(api: IntakeCaller, key: st
     files = [{"filename": "shot.png", "content_type": "image/png", "data_base64": base64.b64encode(b"png").decode()}]
     assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])["Contents"]]
-    assert keys == ["attachments/acme/sub-0001-abcd/00-shot.png"]
+    # <n>-<16 hex digits of the body's fingerprint>-<name>: another body under this id never overwrites it
+    assert len(keys) == 1 and re.fullmatch(r"attachments/acme/sub-0001-abcd/00-[0-9a-f]{16}-shot\.png", keys[0])
 
 
 def test_large_files_use_a_presigned_upload_first(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """S3 adapter for attachments: inline files stored by intake, large files uploaded by the agent to a presigned
 PUT URL, read back by the dispatcher. Keys are scoped by tenant and submission:
-  attachments/<tenant>/<submission id>/<n>-<file name>        inline files (written by intake)
+  attachments/<tenant>/<submission id>/<n>-<body>-<file name> inline files (written by intake; <body>: the
+                                                              request's fingerprint, 16 hex digits)
   attachments/<tenant>/<submission id>/upload-<upload id>     presigned uploads (written by the agent)
 The bucket's lifecycle rule expires everything after 30 days.
 """
@@ -17,8 +18,11 @@ from helpdesk import aws
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def inline_key(tenant_id: str, submission_id: str, index: int, filename: str) -> str:
-    return f"attachments/{tenant_id}/{submission_id}/{index:02d}-{_SAFE.sub('_', filename)[:100]}"
+def inline_key(tenant_id: str, submission_id: str, index: int, filename: str, body: str = "") -> str:
+    """`body` (a prefix of the request's fingerprint) keeps another body sent with the same submission id (a
+    409) from overwriting the accepted request's files before the conflict is found."""
+    version = f"{_SAFE.sub('_', body)[:16]}-" if body else ""
+    return f"attachments/{tenant_id}/{submission_id}/{index:02d}-{version}{_SAFE.sub('_', filename)[:100]}"
 
 
 def upload_key(tenant_id: str, submission_id: str, upload_id: str) -> str:
