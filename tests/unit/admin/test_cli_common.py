@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.cli.common import CliError, Progress, resolve, resource_options
-from helpdesk.cli.main import build_parser
+from helpdesk_cli.common import CliError, Progress, resolve, resource_options
+from helpdesk_cli.main import build_parser
 
 
 def parse(*argv: str) -> argparse.Namespace:

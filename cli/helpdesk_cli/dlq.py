@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from helpdesk.cli.common import Progress, ask, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import Progress, ask, emit_json, resolve, resource_options, run_command, table
 
 MAX_PEEK = 1000
 
