@@ -146,7 +146,7 @@ def test_stack_outputs_name_the_resources(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_a_redriven_message_keeps_its_tenant_as_message_group() -> None:
-    from helpdesk.cli.dlq import _entry
+    from helpdesk_cli.dlq import _entry
 
     body = '{"kind": "submission", "tenant_id": "acme", "submission_id": "s-1"}'
     assert _entry(0, {"Body": body, "Attributes": {"MessageGroupId": "acme"}})["MessageGroupId"] == "acme"
