@@ -245,6 +245,12 @@ def _origin(url: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------ client
 
 
+def _parent_entity(path: str) -> str | None:
+    """`Tickets/123/Notes` -> `Tickets`: a child collection's requests hold a slot of the parent entity too."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    return parts[0] if len(parts) >= 3 and parts[1].isdigit() else None
+
+
 class AutotaskClient:
     """One tenant's Autotask API. Thread-safe; reuse one instance per tenant (it owns a `requests.Session`).
 
@@ -493,7 +499,7 @@ class AutotaskClient:
             url = absolute_url or (zone.api_base + path)
             if _origin(url) != _origin(zone.api_base) or not self.settings.url_allowed(url):
                 raise e.UntrustedEndpoint("a URL outside the tenant's Autotask zone was refused; credentials not sent")
-            key = LimiterKey(self._database(zone), self.credentials.integration_code, entity)
+            key = LimiterKey(self._database(zone), self.credentials.integration_code, entity, _parent_entity(path))
 
             def once(attempt: int, url: str = url, key: LimiterKey = key) -> Json:
                 with self.limiter.acquire(key):
