@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 from helpdesk import env
+from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
 from helpdesk.adapters.dynamodb_limits import DEFAULT_HOURLY_BUDGET, DynamoBreakerStore, DynamoConcurrencyLimiter
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
@@ -52,6 +54,8 @@ DEPS = DispatchDeps(
     metric=_metric,
     log=_log,
     max_receive_count=MAX_RECEIVE_COUNT,
+    classifier=BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+    classification_cache=DynamoClassificationCache(ENV.tenants_table),
 )
 
 

@@ -55,6 +55,7 @@ class DispatcherEnv(FunctionEnv):
     submission_retention_days: int = Field(default=90, ge=1)
     retry_base_delay_seconds: float = Field(default=2, ge=0)
     retry_max_delay_seconds: float = Field(default=300, ge=0, le=43200)
+    classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize's Bedrock model ("": none)
 
 
 class AdminEnv(FunctionEnv):
@@ -62,6 +63,7 @@ class AdminEnv(FunctionEnv):
     submissions_table: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)
     rules_function_name: str = Field(min_length=1)
+    classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize in rules test runs
 
 
 @cache

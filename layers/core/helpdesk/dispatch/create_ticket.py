@@ -26,7 +26,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,8 +34,8 @@ from typing import Any, Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import RuleResult, RulesRequest
+from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.rules import Classification, RuleResult, RulesRequest
 from helpdesk.domain.submission import (
     ResolvedContext,
     Submission,
@@ -47,6 +47,7 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.triage import Triage, TriageError
 
 from .breaker import TenantBreaker, credentials_fingerprint
 from .clients import ClientFactory, TenantNotConfigured
@@ -138,6 +139,9 @@ class DispatchDeps:
     # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
     # the middle of a batch would instead hold every record of the batch until the visibility timeout.
     time_left: Callable[[], float] = lambda: math.inf
+    # ai_categorize: the model (None: every classification fails softly) and the per-tenant answer cache.
+    classifier: Classifier | None = None
+    classification_cache: ClassificationCache | None = None
 
 
 PERMANENT_CREDENTIALS = (
@@ -402,29 +406,49 @@ class CreateTicket:
         if not source.strip():
             return {"variables": variables, "exception": None, "warnings": []}
         started = time.monotonic()
-        request = RulesRequest(
-            action="evaluate",
-            tenant_id=tenant.tenant_id,
-            version=str(tenant.rules_version),
-            source=source,
-            variables=variables,
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            request = RulesRequest(
+                action="evaluate",
+                tenant_id=tenant.tenant_id,
+                version=str(tenant.rules_version),
+                source=source,
+                variables=variables,
+                classifications=list(answers),
+            )
+            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+            try:
+                result = RuleResult.model_validate(raw)
+            except ValueError:
+                raise RulesFailed("the rules function answered with an unexpected shape") from None
+            if result.status == "internal_error":
+                raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
+            if result.status == "invalid_request":
+                raise RulesRejected(f"the rules function refused the request: {result.request_error}")
+            return result
+
+        triage = Triage(
+            self.deps.classifier,
+            self.deps.classification_cache,
+            time_left=self.deps.time_left,
+            metric=self.deps.metric,
         )
-        raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
         try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            raise RulesFailed("the rules function answered with an unexpected shape") from None
-        if result.status == "internal_error":
-            raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
-        if result.status == "invalid_request":
-            raise RulesRejected(f"the rules function refused the request: {result.request_error}")
+            outcome = triage.run(tenant.tenant_id, run)
+        except TriageError as exc:
+            raise RulesRejected(str(exc)) from None
+        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
+        if outcome.runs > 1:
+            self.deps.metric("RulesRuns", outcome.runs)
+        result = outcome.result
         merged = dict(variables)
         merged.update(result.variables or {})
         return {
             "variables": merged,
             "exception": result.exception if result.exception not in (None, "") else None,
             "warnings": [w.message for w in result.warnings][:20],
+            "classifications": outcome.classifications,
+            "classification_errors": outcome.submission_errors,
         }
 
     def _create(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
@@ -439,7 +463,9 @@ class CreateTicket:
             sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
         )
         ruled = self._rules(sub, tenant, variables)
-        resolved = resolved.model_copy(update={"rule_warnings": ruled["warnings"]})
+        resolved = resolved.model_copy(
+            update={"rule_warnings": ruled["warnings"], "classifications": ruled.get("classifications", [])}
+        )
         if ruled["exception"]:
             text = ruled["exception"][:1000]
             self._save(
@@ -465,6 +491,7 @@ class CreateTicket:
             contact_id=resolved.contact_id,
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
+            submission_errors=ruled.get("classification_errors", []),
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:

@@ -24,6 +24,8 @@ from typing import Annotated, Literal, Protocol
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from helpdesk.domain.rules import MAX_CATEGORIZE_CALLS, Classification
+
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 RECEIPT_PREFIX = "hbr_"
@@ -271,6 +273,8 @@ class ResolvedContext(BaseModel):
     catch_all_used: bool = False
     submission_errors: list[str] = Field(default_factory=list)
     rule_warnings: list[str] = Field(default_factory=list)
+    classifications: list[Classification] = Field(default_factory=list, max_length=MAX_CATEGORIZE_CALLS)
+    """The ai_categorize answers the rules used (scores, model, error), for the admin and the replay."""
 
 
 class Submission(BaseModel):
