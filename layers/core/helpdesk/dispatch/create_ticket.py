@@ -47,9 +47,9 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
 
 from .breaker import TenantBreaker, credentials_fingerprint
-from .clients import ClientFactory, TenantNotConfigured
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
@@ -122,7 +122,7 @@ class LookupCaches:
 class DispatchDeps:
     tenants: TenantRepository
     submissions: SubmissionRepository
-    clients: ClientFactory
+    clients: AutotaskClients
     rules: RulesRunner
     blobs: BlobReader
     breaker: TenantBreaker
@@ -185,7 +185,7 @@ class CreateTicket:
         sub = self._claim(sub, now)
         requests_before = 0
         successes_before = d.clients.successes(tenant.tenant_id)
-        client: Any = None
+        client: AutotaskPort | None = None
         try:
             client = d.clients.for_tenant(tenant)
             requests_before = client.stats.total
@@ -252,7 +252,7 @@ class CreateTicket:
             self._event(claimed, TimelineEventKind.CREATING, "Creating your ticket.", visible=False)
         return claimed
 
-    def _count(self, sub: Submission, client: Any, before: int, *, final: bool = False) -> Submission:
+    def _count(self, sub: Submission, client: AutotaskPort | None, before: int, *, final: bool = False) -> Submission:
         spent = (client.stats.total - before) if client is not None else 0
         if spent <= 0:
             return sub
@@ -317,7 +317,7 @@ class CreateTicket:
         return Outcome.SKIPPED
 
     # ------------------------------------------------------------------------------------- the work
-    def _run(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+    def _run(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         if sub.progress.ticket_id is None:
             outcome, sub = self._create(sub, tenant, client)
             if outcome is not Outcome.CREATED:
@@ -346,7 +346,7 @@ class CreateTicket:
         self.deps.metric("TicketsCreated", 1)
         return Outcome.CREATED, sub
 
-    def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+    def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
         self._check_time()
         caches, tid = self.deps.caches, tenant.tenant_id
         contact = self._contact(client, tid, sub.contact.email)
@@ -379,7 +379,7 @@ class CreateTicket:
             catch_all_used=catch_all,
         )
 
-    def _contact(self, client: Any, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
+    def _contact(self, client: AutotaskPort, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
         key = (tenant_id, email.casefold())
         cache = self.deps.caches.contacts
         hit = cache.get(key)
@@ -427,7 +427,7 @@ class CreateTicket:
             "warnings": [w.message for w in result.warnings][:20],
         }
 
-    def _create(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+    def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
         if resolved is None:
             email = tenant.autotask.unregistered_email
@@ -501,7 +501,7 @@ class CreateTicket:
         sub = self._save(sub, resolved=resolved, progress=progress)
         return Outcome.CREATED, sub
 
-    def _publish_internal(self, client: Any, tenant_id: str) -> int:
+    def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)
         if cached is not None:
             return cached
@@ -516,7 +516,7 @@ class CreateTicket:
         self.deps.caches.publish.put(tenant_id, value)
         return value
 
-    def _note(self, sub: Submission, client: Any) -> Submission:
+    def _note(self, sub: Submission, client: AutotaskPort) -> Submission:
         p = sub.progress
         if p.note_id is not None or p.note_skipped:
             return sub
@@ -535,7 +535,7 @@ class CreateTicket:
         note_id = client.create_ticket_note(p.ticket_id, title, p.note_text, publish=publish)
         return self._save(sub, progress=sub.progress.model_copy(update={"note_id": note_id}))
 
-    def _attachments(self, sub: Submission, client: Any) -> Submission:
+    def _attachments(self, sub: Submission, client: AutotaskPort) -> Submission:
         ticket_id = sub.progress.ticket_id
         assert ticket_id is not None
         for attachment in sub.attachments:
@@ -572,15 +572,8 @@ class CreateTicket:
             sub = self._save(sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
         return sub
 
-    def _find_attachment(self, client: Any, ticket_id: int, name: str) -> int | None:
-        rows = client.query(
-            "TicketAttachments",
-            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
-            include_fields=["id", "title", "fullPath"],
-            max_records=100,
-            limit=100,
-        )
-        for row in rows:
-            if row.get("fullPath") == name or row.get("title") == name:
-                return int(row["id"])
+    def _find_attachment(self, client: AutotaskPort, ticket_id: int, name: str) -> int | None:
+        for attachment in client.find_ticket_attachments(ticket_id):
+            if name in (attachment.full_path, attachment.title):
+                return attachment.id
         return None
