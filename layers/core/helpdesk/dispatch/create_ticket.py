@@ -35,17 +35,18 @@ from typing import Any, Protocol
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import RuleResult, RulesRequest
+from helpdesk.domain.rules import READ_WRITE_VARIABLES, RuleResult, RulesFunctionFailed, RulesRequest
 from helpdesk.domain.submission import (
     MAX_RECORDED_ERRORS,
     ResolvedContext,
+    RulesOutcome,
     Submission,
     SubmissionRepository,
     SubmissionStatus,
     TimelineEvent,
     TimelineEventKind,
 )
-from helpdesk.domain.tenant import Tenant
+from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
@@ -84,15 +85,15 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
-class RulesFailed(RetryLater):
-    """The rules function could not run the rules (crash, timeout): retry later."""
+@dataclass(frozen=True)
+class RulesDecision:
+    """What the rules step means for the ticket (from the outcome recorded on the submission)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, None)
-
-
-class RulesRejected(RuntimeError):
-    """The rules function refused our request (a contract mismatch): permanent."""
+    variables: dict[str, Any]
+    block: str | None = None
+    """Do not create the ticket; show this text to the end user."""
+    errors: list[str] = field(default_factory=list)
+    """Rules errors the ticket was created despite (named in the internal note)."""
 
 
 class RulesRunner(Protocol):
@@ -193,8 +194,6 @@ class CreateTicket:
             outcome, sub = self._run(sub, tenant, client)
         except TenantNotConfigured as exc:
             return self._fail(self._reload(sub), MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
-        except RulesRejected as exc:
-            return self._fail(self._count(self._reload(sub), client, requests_before), MSG_UNAVAILABLE, str(exc))
         except at_errors.AutotaskError as exc:
             sub = self._reload(sub)
             sub = self._count(sub, client, requests_before)
@@ -391,42 +390,83 @@ class CreateTicket:
         cache.put(key, value)
         return None if value == NOT_FOUND else value
 
-    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> dict[str, Any]:
-        if tenant.rules_version <= 0:
-            return {"variables": variables, "exception": None, "warnings": []}
-        key = (tenant.tenant_id, tenant.rules_version)
+    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> tuple[Submission, RulesDecision]:
+        """Run the tenant's rules once per submission and record the outcome on it; a retry of a later step
+        (create, note, attachments) reuses the recorded outcome and never runs, or waits for, the rules again.
+
+        A failure (run-time error, limit, the rules function crashing or timing out) is final for this step: by
+        default the ticket is created as if no rules had run and the error is named in its note; with
+        `rules_on_error = block` the press is refused with the error (the original product's behaviour). Only an
+        intentional `exception = '...'` blocks under both."""
+        outcome = sub.rules_outcome
+        if outcome is None:
+            outcome, errors, warnings = self._evaluate_rules(tenant, variables)
+            resolved = sub.resolved.model_copy(update={"rule_warnings": warnings})
+            sub = self._save(sub, rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            if outcome.failed:
+                self.deps.metric("RulesErrors", 1)
+                self.deps.log("rules failed", {"rules_errors": errors[:3]})
+        if outcome.exception is not None:
+            return sub, RulesDecision(variables, block=outcome.exception)
+        if outcome.failed:
+            errors = sub.rules_errors or ["the rules failed"]
+            if tenant.rules_on_error is RulesErrorPolicy.BLOCK:
+                first = errors[0]
+                return sub, RulesDecision(
+                    variables, block=("Rules error on " if first.startswith("line ") else "Rules error: ") + first
+                )
+            return sub, RulesDecision(variables, errors=list(errors))
+        merged = dict(variables)
+        merged.update(outcome.changed)
+        return sub, RulesDecision(merged)
+
+    def _evaluate_rules(self, tenant: Tenant, variables: dict[str, Any]) -> tuple[RulesOutcome, list[str], list[str]]:
+        """(outcome, rules errors, warnings) of one evaluation. Raises only what a retry can fix (the rules
+        function unreachable or throttled)."""
+        version = tenant.rules_version
+        if version <= 0:
+            return RulesOutcome(version=0), [], []
+        key = (tenant.tenant_id, version)
         source = self.deps.caches.rules.get(key)
         if source is None:
-            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version)
+            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, version)
             source = rules.source if rules else ""
             self.deps.caches.rules.put(key, source)
         if not source.strip():
-            return {"variables": variables, "exception": None, "warnings": []}
+            return RulesOutcome(version=version), [], []
         started = time.monotonic()
         request = RulesRequest(
             action="evaluate",
             tenant_id=tenant.tenant_id,
-            version=str(tenant.rules_version),
+            version=str(version),
             source=source,
             variables=variables,
         )
-        raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
+        failed = RulesOutcome(version=version, failed=True)
+        try:
+            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+        except RulesFunctionFailed as exc:
+            return failed, [str(exc)[:500]], []
+        finally:
+            self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
         try:
             result = RuleResult.model_validate(raw)
         except ValueError:
-            raise RulesFailed("the rules function answered with an unexpected shape") from None
-        if result.status == "internal_error":
-            raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
-        if result.status == "invalid_request":
-            raise RulesRejected(f"the rules function refused the request: {result.request_error}")
-        merged = dict(variables)
-        merged.update(result.variables or {})
-        return {
-            "variables": merged,
-            "exception": result.exception if result.exception not in (None, "") else None,
-            "warnings": [w.message for w in result.warnings][:20],
+            return failed, ["the rules function answered with an unexpected shape"], []
+        warnings = [w.message for w in result.warnings][:20]
+        if result.status != "ok":
+            what = "failed" if result.status == "internal_error" else "refused the request"
+            return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
+        if result.error is not None:
+            where = f"line {result.error.line}: " if result.error.line else ""
+            return failed, [f"{where}{result.error.message}"[:500]], warnings
+        changed = {
+            name: value
+            for name, value in (result.variables or {}).items()
+            if name in result.changed and name in READ_WRITE_VARIABLES
         }
+        exception = result.exception if result.exception not in (None, "") else None
+        return RulesOutcome(version=version, changed=changed, exception=exception), [], warnings
 
     def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
@@ -439,10 +479,10 @@ class CreateTicket:
         variables = rule_input(
             sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
         )
-        ruled = self._rules(sub, tenant, variables)
-        resolved = resolved.model_copy(update={"rule_warnings": ruled["warnings"]})
-        if ruled["exception"]:
-            text = ruled["exception"][:1000]
+        sub, ruled = self._rules(sub, tenant, variables)
+        resolved = resolved.model_copy(update={"rule_warnings": sub.resolved.rule_warnings})
+        if ruled.block is not None:
+            text = ruled.block[:1000]
             self._save(
                 sub,
                 status=SubmissionStatus.BLOCKED,
@@ -460,12 +500,13 @@ class CreateTicket:
         draft = build_ticket(
             sub,
             tenant.defaults,
-            ruled["variables"],
+            ruled.variables,
             picklists,
             company_id=resolved.company_id or 0,
             contact_id=resolved.contact_id,
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
+            rules_errors=ruled.errors,
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:
