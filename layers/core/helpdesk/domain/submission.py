@@ -272,8 +272,6 @@ class ResolvedContext(BaseModel):
     configuration_item_id: int | None = None
     catch_all_used: bool = False
     rule_warnings: list[str] = Field(default_factory=list)
-    classifications: list[Classification] = Field(default_factory=list, max_length=MAX_CATEGORIZE_CALLS)
-    """The ai_categorize answers the rules used (scores, model, error), for the admin and the replay."""
 
 
 MAX_RECORDED_ERRORS = 20
@@ -291,6 +289,11 @@ class RulesOutcome(BaseModel):
     )
     exception: str | None = Field(default=None, description="an intentional `exception = '...'`: blocks the ticket")
     failed: bool = Field(default=False, description="the rules failed (run-time error, limit, rules function error)")
+    classifications: list[Classification] = Field(
+        default_factory=list,
+        max_length=MAX_CATEGORIZE_CALLS,
+        description="the ai_categorize answers the rules used (scores, model, error), for the admin and the replay",
+    )
 
 
 class Submission(BaseModel):
