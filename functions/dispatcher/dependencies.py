@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from helpdesk import env
+from helpdesk.adapters.autotask_clients import KmsClientFactory
 from helpdesk.adapters.dynamodb_limits import (
     DEFAULT_HOURLY_BUDGET,
     DynamoBreakerStore,
@@ -19,7 +20,6 @@ from helpdesk.adapters.s3 import S3AttachmentStore
 from helpdesk.adapters.sqs import SqsWorkQueue
 from helpdesk.dispatch import router
 from helpdesk.dispatch.breaker import TenantBreaker
-from helpdesk.dispatch.clients import KmsClientFactory
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
 from helpdesk.dispatch.fairness import slots_for
 from helpdesk.observability import logger, metrics
