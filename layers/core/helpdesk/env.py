@@ -56,6 +56,9 @@ class DispatcherEnv(FunctionEnv):
     retry_base_delay_seconds: float = Field(default=2, ge=0)
     retry_max_delay_seconds: float = Field(default=300, ge=0, le=43200)
     classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize's Bedrock model ("": none)
+    # The event source mapping's MaximumConcurrency and the share of it one tenant may hold (fair dispatch).
+    dispatcher_max_concurrency: int = Field(default=10, ge=1, le=1000)
+    tenant_concurrency_share_percent: int = Field(default=30, ge=1, le=100)
 
 
 class AdminEnv(FunctionEnv):

@@ -69,3 +69,13 @@ class ClassificationCache(Protocol):
     def get(self, tenant_id: str, request: ClassificationRequest) -> Classification | None: ...
 
     def put(self, tenant_id: str, answer: Classification) -> None: ...
+
+
+class TenantLeases(Protocol):
+    """Leases on a tenant's share of the dispatcher's concurrency (held across dispatcher instances)."""
+
+    def try_acquire(self, tenant_id: str, until_epoch_s: float) -> str | None:
+        """A lease handle valid until `until_epoch_s`, or None when the tenant already holds its whole share."""
+        ...
+
+    def release(self, tenant_id: str, handle: str) -> None: ...
