@@ -14,7 +14,7 @@ ships boto3 compiled and a deployment imports from a read-only /var/task; so one
 first writes every module's bytecode into a private PYTHONPYCACHEPREFIX (a temporary directory, nothing in
 the repository or the venv changes) and the measured rounds read it, for the baseline and the handlers alike.
 
-Goal: intake and callout at most 2x the baseline.
+Goal: intake and callout at most 1.5x the baseline, the dispatcher at most 2x.
 
 To find what a handler imports: ``python -X importtime -c 'import app'`` with the same sys.path (printed by
 ``--importtime <function>``: ``.venv/bin/python -m bench.coldstart_bench --importtime IntakeFunction``).
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-GOAL = {"IntakeFunction": 2.0, "CalloutFunction": 2.0}
+GOAL = {"IntakeFunction": 1.5, "CalloutFunction": 1.5, "DispatcherFunction": 2.0}  # issue 16
 CHILD = """
 import sys, time
 sys.path[:0] = {paths!r}

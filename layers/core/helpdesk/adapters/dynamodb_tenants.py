@@ -43,13 +43,34 @@ def _conditional_failed(exc: ClientError) -> bool:
 
 
 class DynamoTenantRepository:
+    """The hot reads (a tenant, a credential, a rules version) use the low-level client: a function that only
+    reads tenants (intake, callout, dispatcher) never loads the DynamoDB resource model at cold start. The
+    writes (admin, CLI) use the resource, created on first use."""
+
     def __init__(self, table_name: str) -> None:
-        self._table = aws.table(table_name)
+        self._table_name = table_name
+        self._client = aws.client("dynamodb")
+        self._resource_table: Any = None
+
+    @property
+    def _table(self) -> Any:
+        if self._resource_table is None:
+            self._resource_table = aws.table(self._table_name)
+        return self._resource_table
+
+    def _doc(self, pk: str, sk: str, *, consistent: bool = False) -> str | None:
+        item = self._client.get_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=consistent,
+            ProjectionExpression="doc",
+        ).get("Item")
+        return str(item["doc"]["S"]) if item and "doc" in item else None
 
     # ---------------------------------------------------------------- tenants
     def get(self, tenant_id: str) -> Tenant | None:
-        item = self._table.get_item(Key={"pk": _tenant_pk(tenant_id), "sk": _PROFILE}, ConsistentRead=True).get("Item")
-        return Tenant.model_validate_json(item["doc"]) if item else None
+        doc = self._doc(_tenant_pk(tenant_id), _PROFILE, consistent=True)
+        return Tenant.model_validate_json(doc) if doc else None
 
     def create(self, tenant: Tenant) -> Tenant:
         stored = tenant.model_copy(update={"revision": 1, "created_at": utcnow(), "updated_at": utcnow()})
@@ -128,10 +149,10 @@ class DynamoTenantRepository:
     def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None:
         if not token or len(token) > 200:
             return None
-        item = self._table.get_item(Key={"pk": f"TOKEN#{token_hash(token)}", "sk": _CREDENTIAL}).get("Item")
-        if not item:
+        doc = self._doc(f"TOKEN#{token_hash(token)}", _CREDENTIAL)
+        if not doc:
             return None
-        credential = Credential.model_validate_json(item["doc"])
+        credential = Credential.model_validate_json(doc)
         return credential if credential.kind is kind and credential.active else None
 
     def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]:
@@ -185,8 +206,8 @@ class DynamoTenantRepository:
         raise ConflictError("could not allocate a rules version number; retry")
 
     def get_rules_version(self, tenant_id: str, version: int) -> RulesVersion | None:
-        item = self._table.get_item(Key={"pk": _tenant_pk(tenant_id), "sk": f"RULES#{version:06d}"}).get("Item")
-        return RulesVersion.model_validate_json(item["doc"]) if item else None
+        doc = self._doc(_tenant_pk(tenant_id), f"RULES#{version:06d}")
+        return RulesVersion.model_validate_json(doc) if doc else None
 
     def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]:
         versions: list[RulesVersion] = []

@@ -26,7 +26,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,23 +34,31 @@ from typing import Any, Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import RuleResult, RulesRequest
+from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.rules import (
+    READ_WRITE_VARIABLES,
+    Classification,
+    RuleResult,
+    RulesFunctionFailed,
+    RulesRequest,
+)
 from helpdesk.domain.submission import (
     MAX_RECORDED_ERRORS,
     ResolvedContext,
+    RulesOutcome,
     Submission,
     SubmissionRepository,
     SubmissionStatus,
     TimelineEvent,
     TimelineEventKind,
 )
-from helpdesk.domain.tenant import Tenant
+from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
-from .clients import ClientFactory, TenantNotConfigured
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
@@ -84,15 +92,17 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
-class RulesFailed(RetryLater):
-    """The rules function could not run the rules (crash, timeout): retry later."""
+@dataclass(frozen=True)
+class RulesDecision:
+    """What the rules step means for the ticket (from the outcome recorded on the submission)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, None)
-
-
-class RulesRejected(RuntimeError):
-    """The rules function refused our request (a contract mismatch): permanent."""
+    variables: dict[str, Any]
+    block: str | None = None
+    """Do not create the ticket; show this text to the end user."""
+    errors: list[str] = field(default_factory=list)
+    """Rules errors the ticket was created despite (named in the internal note)."""
+    submission_errors: list[str] = field(default_factory=list)
+    """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
 
 
 class RulesRunner(Protocol):
@@ -123,7 +133,7 @@ class LookupCaches:
 class DispatchDeps:
     tenants: TenantRepository
     submissions: SubmissionRepository
-    clients: ClientFactory
+    clients: AutotaskClients
     rules: RulesRunner
     blobs: BlobReader
     breaker: TenantBreaker
@@ -139,6 +149,9 @@ class DispatchDeps:
     # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
     # the middle of a batch would instead hold every record of the batch until the visibility timeout.
     time_left: Callable[[], float] = lambda: math.inf
+    # ai_categorize: the model (None: every classification fails softly) and the per-tenant answer cache.
+    classifier: Classifier | None = None
+    classification_cache: ClassificationCache | None = None
 
 
 PERMANENT_CREDENTIALS = (
@@ -217,8 +230,6 @@ class CreateTicket:
             outcome, sub = self._run(run, tenant)
         except TenantNotConfigured as exc:
             return self._fail(run.sub, MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
-        except RulesRejected as exc:
-            return self._fail(run.sub, MSG_UNAVAILABLE, str(exc), spent=run.spent())
         except at_errors.AutotaskError as exc:
             sub = run.sub
             if exc.retryable:
@@ -290,9 +301,8 @@ class CreateTicket:
             return self._save(sub, **changes, **self._spent(sub, spent))
         except ConflictError:
             fresh = self._reload(sub)
-            return self._save(
-                fresh, **changes, **({"autotask_requests": fresh.autotask_requests + spent} if spent > 0 else {})
-            )
+            more = {"autotask_requests": fresh.autotask_requests + spent} if spent > 0 else {}
+            return self._save(fresh, **changes, **more)
 
     @staticmethod
     def _timeline(
@@ -407,7 +417,7 @@ class CreateTicket:
         self.deps.metric("TicketsCreated", 1)
         return Outcome.CREATED, sub
 
-    def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+    def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
         self._check_time()
         caches, tid = self.deps.caches, tenant.tenant_id
         contact = self._contact(client, tid, sub.contact.email)
@@ -440,7 +450,7 @@ class CreateTicket:
             catch_all_used=catch_all,
         )
 
-    def _contact(self, client: Any, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
+    def _contact(self, client: AutotaskPort, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
         key = (tenant_id, email.casefold())
         cache = self.deps.caches.contacts
         hit = cache.get(key)
@@ -451,42 +461,106 @@ class CreateTicket:
         cache.put(key, value)
         return None if value == NOT_FOUND else value
 
-    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> dict[str, Any]:
-        if tenant.rules_version <= 0:
-            return {"variables": variables, "exception": None, "warnings": []}
-        key = (tenant.tenant_id, tenant.rules_version)
+    def _rules(self, run: _Run, tenant: Tenant, variables: dict[str, Any]) -> RulesDecision:
+        """Run the tenant's rules once per submission and record the outcome on it; a retry of a later step
+        (create, note, attachments) reuses the recorded outcome and never runs, or waits for, the rules again.
+
+        A failure (run-time error, limit, the rules function crashing or timing out) is final for this step: by
+        default the ticket is created as if no rules had run and the error is named in its note; with
+        `rules_on_error = block` the press is refused with the error (the original product's behaviour). Only an
+        intentional `exception = '...'` blocks under both."""
+        outcome = run.sub.rules_outcome
+        if outcome is None:
+            outcome, errors, warnings = self._evaluate_rules(tenant, variables)
+            resolved = run.sub.resolved.model_copy(update={"rule_warnings": warnings})
+            if outcome.version > 0:  # rules ran: recorded now, never run again for this submission
+                run.save(rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            else:  # no rules: nothing to repeat; recorded with the next save
+                run.stage(rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            if outcome.failed:
+                self.deps.metric("RulesErrors", 1)
+                self.deps.log("rules failed", {"rules_errors": errors[:3]})
+        if outcome.exception is not None:
+            return RulesDecision(variables, block=outcome.exception)
+        if outcome.failed:
+            errors = run.sub.rules_errors or ["the rules failed"]
+            if tenant.rules_on_error is RulesErrorPolicy.BLOCK:
+                first = errors[0]
+                return RulesDecision(
+                    variables, block=("Rules error on " if first.startswith("line ") else "Rules error: ") + first
+                )
+            return RulesDecision(variables, errors=list(errors))
+        merged = dict(variables)
+        merged.update(outcome.changed)
+        return RulesDecision(
+            merged, submission_errors=[submission_error(c) for c in outcome.classifications if c.error]
+        )
+
+    def _evaluate_rules(self, tenant: Tenant, variables: dict[str, Any]) -> tuple[RulesOutcome, list[str], list[str]]:
+        """(outcome, rules errors, warnings) of one evaluation. Raises only what a retry can fix (the rules
+        function unreachable or throttled)."""
+        version = tenant.rules_version
+        if version <= 0:
+            return RulesOutcome(version=0), [], []
+        key = (tenant.tenant_id, version)
         source = self.deps.caches.rules.get(key)
         if source is None:
-            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version)
+            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, version)
             source = rules.source if rules else ""
             self.deps.caches.rules.put(key, source)
         if not source.strip():
-            return {"variables": variables, "exception": None, "warnings": []}
+            return RulesOutcome(version=version), [], []
         started = time.monotonic()
-        request = RulesRequest(
-            action="evaluate",
-            tenant_id=tenant.tenant_id,
-            version=str(tenant.rules_version),
-            source=source,
-            variables=variables,
+        failed = RulesOutcome(version=version, failed=True)
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            request = RulesRequest(
+                action="evaluate",
+                tenant_id=tenant.tenant_id,
+                version=str(version),
+                source=source,
+                variables=variables,
+                classifications=list(answers),
+            )
+            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+            try:
+                return RuleResult.model_validate(raw)
+            except ValueError:
+                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+
+        triage = Triage(
+            self.deps.classifier,
+            self.deps.classification_cache,
+            time_left=self.deps.time_left,
+            metric=self.deps.metric,
         )
-        raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
         try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            raise RulesFailed("the rules function answered with an unexpected shape") from None
-        if result.status == "internal_error":
-            raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
-        if result.status == "invalid_request":
-            raise RulesRejected(f"the rules function refused the request: {result.request_error}")
-        merged = dict(variables)
-        merged.update(result.variables or {})
-        return {
-            "variables": merged,
-            "exception": result.exception if result.exception not in (None, "") else None,
-            "warnings": [w.message for w in result.warnings][:20],
+            triaged = triage.run(tenant.tenant_id, run)
+        except (RulesFunctionFailed, TriageError) as exc:
+            return failed, [str(exc)[:500]], []
+        finally:
+            self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
+        if triaged.runs > 1:
+            self.deps.metric("RulesRuns", triaged.runs)
+        result = triaged.result
+        failed = failed.model_copy(update={"classifications": triaged.classifications})
+        warnings = [w.message for w in result.warnings][:20]
+        if result.status != "ok":
+            what = "failed" if result.status == "internal_error" else "refused the request"
+            return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
+        if result.error is not None:
+            where = f"line {result.error.line}: " if result.error.line else ""
+            return failed, [f"{where}{result.error.message}"[:500]], warnings
+        changed = {
+            name: value
+            for name, value in (result.variables or {}).items()
+            if name in result.changed and name in READ_WRITE_VARIABLES
         }
+        exception = result.exception if result.exception not in (None, "") else None
+        outcome = RulesOutcome(
+            version=version, changed=changed, exception=exception, classifications=triaged.classifications
+        )
+        return outcome, [], warnings
 
     def _create(self, run: _Run, tenant: Tenant) -> Outcome:
         sub, client = run.sub, run.client
@@ -499,10 +573,11 @@ class CreateTicket:
         variables = rule_input(
             sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
         )
-        ruled = self._rules(sub, tenant, variables)
-        resolved = resolved.model_copy(update={"rule_warnings": ruled["warnings"]})
-        if ruled["exception"]:
-            text = ruled["exception"][:1000]
+        ruled = self._rules(run, tenant, variables)
+        sub = run.sub
+        resolved = resolved.model_copy(update={"rule_warnings": sub.resolved.rule_warnings})
+        if ruled.block is not None:
+            text = ruled.block[:1000]
             run.sub = self.deps.submissions.save(  # final: the BLOCKED event goes with it (exactly once)
                 sub.model_copy(
                     update={
@@ -524,12 +599,14 @@ class CreateTicket:
         draft = build_ticket(
             sub,
             tenant.defaults,
-            ruled["variables"],
+            ruled.variables,
             picklists,
             company_id=resolved.company_id or 0,
             contact_id=resolved.contact_id,
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
+            rules_errors=ruled.errors,
+            submission_errors=ruled.submission_errors,
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:
@@ -567,7 +644,7 @@ class CreateTicket:
         run.stage(resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED
 
-    def _publish_internal(self, client: Any, tenant_id: str) -> int:
+    def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)
         if cached is not None:
             return cached
@@ -636,15 +713,8 @@ class CreateTicket:
             p = run.sub.progress
             run.stage(progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
 
-    def _find_attachment(self, client: Any, ticket_id: int, name: str) -> int | None:
-        rows = client.query(
-            "TicketAttachments",
-            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
-            include_fields=["id", "title", "fullPath"],
-            max_records=100,
-            limit=100,
-        )
-        for row in rows:
-            if row.get("fullPath") == name or row.get("title") == name:
-                return int(row["id"])
+    def _find_attachment(self, client: AutotaskPort, ticket_id: int, name: str) -> int | None:
+        for attachment in client.find_ticket_attachments(ticket_id):
+            if name in (attachment.full_path, attachment.title):
+                return attachment.id
         return None
