@@ -55,8 +55,8 @@ def service() -> AdminService:
     if _service is None:
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
+        from helpdesk.adapters.lambda_rules import LambdaRulesRunner
         from helpdesk.admin.gateway import client_gateway
-        from helpdesk.admin.rules_lambda import LambdaRulesRunner
 
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import READ_WRITE_VARIABLES, RuleResult, RulesFunctionFailed, RulesRequest
+from helpdesk.domain.rules import READ_WRITE_VARIABLES, RulesFunctionFailed, RulesRequest
 from helpdesk.domain.submission import (
     MAX_RECORDED_ERRORS,
     ResolvedContext,
@@ -49,7 +49,7 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
-from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner, TenantNotConfigured
 
 from .breaker import TenantBreaker, credentials_fingerprint
 
@@ -94,10 +94,6 @@ class RulesDecision:
     """Do not create the ticket; show this text to the end user."""
     errors: list[str] = field(default_factory=list)
     """Rules errors the ticket was created despite (named in the internal note)."""
-
-
-class RulesRunner(Protocol):
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class BlobReader(Protocol):
@@ -444,22 +440,17 @@ class CreateTicket:
         )
         failed = RulesOutcome(version=version, failed=True)
         try:
-            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+            result = self.deps.rules.run(request)
         except RulesFunctionFailed as exc:
             return failed, [str(exc)[:500]], []
         finally:
             self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
-        try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            return failed, ["the rules function answered with an unexpected shape"], []
         warnings = [w.message for w in result.warnings][:20]
-        if result.status != "ok":
+        if not result.understood:
             what = "failed" if result.status == "internal_error" else "refused the request"
             return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
         if result.error is not None:
-            where = f"line {result.error.line}: " if result.error.line else ""
-            return failed, [f"{where}{result.error.message}"[:500]], warnings
+            return failed, [result.error.describe()[:500]], warnings
         changed = {
             name: value
             for name, value in (result.variables or {}).items()

@@ -18,11 +18,17 @@ the rules themselves failed (then ``exception`` says why and ``error`` has the l
 means the event did not match :class:`RulesRequest` (``request_error`` says how); nothing ran.
 
 Callers must treat a non-null ``exception`` as "do not create the ticket; show this text to the end user".
+
+Both sides validate: callers build a :class:`RulesRequest` (so a bad request never leaves them) and read the
+answer with ``RuleResult.model_validate`` (helpdesk.adapters.lambda_rules); the function validates the event
+again. The dispatcher, the admin API and the ops CLI all use these two models through the `RulesRunner` port
+(helpdesk.ports); diagnostics are built once, in the rules function, and read as they are.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import hashlib
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -50,6 +56,13 @@ RULE_VARIABLES: Final = frozenset((*READ_ONLY_VARIABLES, *READ_WRITE_VARIABLES, 
 RulesAction = Literal["evaluate", "validate", "test"]
 
 
+class RulesUnavailable(RuntimeError):
+    """The rules function could not be reached (throttled, network, service error): try again later."""
+
+    retryable = True
+    retry_after: float | None = None
+
+
 class RulesFunctionFailed(RuntimeError):
     """The rules function was reached but did not produce a result: it crashed, ran past its timeout, or answered
     with something unreadable. Final for that submission's rules step (repeating it would fail the same way and
@@ -57,6 +70,7 @@ class RulesFunctionFailed(RuntimeError):
 
 
 MAX_SOURCE_CHARS = 100_000
+"""The longest rules source (characters) that can be saved, tested or run."""
 
 
 class RulesRequest(BaseModel):
@@ -78,6 +92,13 @@ class RulesRequest(BaseModel):
             raise ValueError(f"unknown rule variable(s): {', '.join(unknown)}")
         return value
 
+    @classmethod
+    def draft(cls, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesRequest:
+        """A request for unsaved source: its version is derived from the content, so the function's compile cache
+        never mixes drafts (saved rules use their version number)."""
+        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+        return cls(action=action, tenant_id=tenant_id, version=f"draft-{digest}", source=source, variables=variables)
+
 
 class RuleDiagnostic(BaseModel):
     """An error or warning about rules, tied to a line/column when it can be (1-based; 0 = not tied)."""
@@ -89,6 +110,10 @@ class RuleDiagnostic(BaseModel):
     message: str
     line: int = 0
     column: int = 0
+
+    def describe(self) -> str:
+        """`line 4: ValueError: ...` (the message alone when not tied to a line)."""
+        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 class RuleResult(BaseModel):
@@ -128,3 +153,13 @@ class RuleResult(BaseModel):
     @property
     def blocks_ticket(self) -> bool:
         return self.exception is not None
+
+    @property
+    def understood(self) -> bool:
+        """The function understood the request and ran (whatever the rules themselves did)."""
+        return self.status == "ok"
+
+    def changed_values(self) -> dict[str, JsonValue]:
+        """The changed variables with their final values (`exception` included when it was set)."""
+        variables = self.variables or {}
+        return {name: variables.get(name) for name in self.changed}
