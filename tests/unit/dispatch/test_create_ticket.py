@@ -10,7 +10,6 @@ import pytest
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.models import AtContact
 from helpdesk.dispatch.breaker import TenantBreaker
-from helpdesk.dispatch.clients import TenantNotConfigured
 from helpdesk.dispatch.create_ticket import (
     MSG_CONTACT,
     MSG_DELAYED,
@@ -22,6 +21,7 @@ from helpdesk.dispatch.create_ticket import (
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, SubmissionStatus, receipt_for
 from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus, TicketDefaults
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import TenantNotConfigured
 
 from .fakes import (
     DictBlobs,

@@ -50,9 +50,9 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
 
 from .breaker import TenantBreaker, credentials_fingerprint
-from .clients import ClientFactory, TenantNotConfigured
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
@@ -125,7 +125,7 @@ class LookupCaches:
 class DispatchDeps:
     tenants: TenantRepository
     submissions: SubmissionRepository
-    clients: ClientFactory
+    clients: AutotaskClients
     rules: RulesRunner
     blobs: BlobReader
     breaker: TenantBreaker
@@ -188,7 +188,7 @@ class CreateTicket:
         sub = self._claim(sub, now)
         requests_before = 0
         successes_before = d.clients.successes(tenant.tenant_id)
-        client: Any = None
+        client: AutotaskPort | None = None
         try:
             client = d.clients.for_tenant(tenant)
             requests_before = client.stats.total
@@ -253,7 +253,7 @@ class CreateTicket:
             self._event(claimed, TimelineEventKind.CREATING, "Creating your ticket.", visible=False)
         return claimed
 
-    def _count(self, sub: Submission, client: Any, before: int, *, final: bool = False) -> Submission:
+    def _count(self, sub: Submission, client: AutotaskPort | None, before: int, *, final: bool = False) -> Submission:
         spent = (client.stats.total - before) if client is not None else 0
         if spent <= 0:
             return sub
@@ -318,7 +318,7 @@ class CreateTicket:
         return Outcome.SKIPPED
 
     # ------------------------------------------------------------------------------------- the work
-    def _run(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+    def _run(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         if sub.progress.ticket_id is None:
             outcome, sub = self._create(sub, tenant, client)
             if outcome is not Outcome.CREATED:
@@ -347,7 +347,7 @@ class CreateTicket:
         self.deps.metric("TicketsCreated", 1)
         return Outcome.CREATED, sub
 
-    def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+    def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
         self._check_time()
         caches, tid = self.deps.caches, tenant.tenant_id
         contact = self._contact(client, tid, sub.contact.email)
@@ -380,7 +380,7 @@ class CreateTicket:
             catch_all_used=catch_all,
         )
 
-    def _contact(self, client: Any, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
+    def _contact(self, client: AutotaskPort, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
         key = (tenant_id, email.casefold())
         cache = self.deps.caches.contacts
         hit = cache.get(key)
@@ -469,7 +469,7 @@ class CreateTicket:
         exception = result.exception if result.exception not in (None, "") else None
         return RulesOutcome(version=version, changed=changed, exception=exception), [], warnings
 
-    def _create(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+    def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
         if resolved is None:
             email = tenant.autotask.unregistered_email
@@ -569,7 +569,7 @@ class CreateTicket:
         return Outcome.CREATED, sub
 
     @staticmethod
-    def _send_create(client: Any, fields: dict[str, Any]) -> int:
+    def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
         try:
             return int(client.create_ticket(fields))
         except at_errors.AutotaskError as exc:
@@ -578,7 +578,7 @@ class CreateTicket:
             raise exc from None
 
     def _repair(
-        self, client: Any, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
+        self, client: AutotaskPort, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
     ) -> Repair | None:
         """Autotask's refusal read field by field (helpdesk.domain.refusals); None when a retry cannot help."""
         refusals, repairable = parse_refusal(exc.errors or ([exc.detail] if exc.detail else []))
@@ -593,7 +593,7 @@ class CreateTicket:
             fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
         )
 
-    def _publish_internal(self, client: Any, tenant_id: str) -> int:
+    def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)
         if cached is not None:
             return cached
@@ -608,7 +608,7 @@ class CreateTicket:
         self.deps.caches.publish.put(tenant_id, value)
         return value
 
-    def _note(self, sub: Submission, client: Any) -> Submission:
+    def _note(self, sub: Submission, client: AutotaskPort) -> Submission:
         p = sub.progress
         if p.note_id is not None or p.note_skipped:
             return sub
@@ -627,7 +627,7 @@ class CreateTicket:
         note_id = client.create_ticket_note(p.ticket_id, title, p.note_text, publish=publish)
         return self._save(sub, progress=sub.progress.model_copy(update={"note_id": note_id}))
 
-    def _attachments(self, sub: Submission, client: Any) -> Submission:
+    def _attachments(self, sub: Submission, client: AutotaskPort) -> Submission:
         ticket_id = sub.progress.ticket_id
         assert ticket_id is not None
         for attachment in sub.attachments:
@@ -664,15 +664,8 @@ class CreateTicket:
             sub = self._save(sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
         return sub
 
-    def _find_attachment(self, client: Any, ticket_id: int, name: str) -> int | None:
-        rows = client.query(
-            "TicketAttachments",
-            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
-            include_fields=["id", "title", "fullPath"],
-            max_records=100,
-            limit=100,
-        )
-        for row in rows:
-            if row.get("fullPath") == name or row.get("title") == name:
-                return int(row["id"])
+    def _find_attachment(self, client: AutotaskPort, ticket_id: int, name: str) -> int | None:
+        for attachment in client.find_ticket_attachments(ticket_id):
+            if name in (attachment.full_path, attachment.title):
+                return attachment.id
         return None
