@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk import env
 from helpdesk.admin.errors import AdminError, error_body
+from helpdesk.admin.replay import RulesReplay
 from helpdesk.admin.service import (
     AdminService,
     CalloutUrls,
@@ -53,6 +54,7 @@ def service() -> AdminService:
     """Built on first use (lazy: plain page loads never create boto3 clients)."""
     global _service
     if _service is None:
+        from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
         from helpdesk.admin.gateway import client_gateway
@@ -63,6 +65,7 @@ def service() -> AdminService:
             secrets=KmsSecretBox(ENV.credentials_key_id),
             rules=LambdaRulesRunner(ENV.rules_function_name),
             autotask=client_gateway,
+            submissions=DynamoSubmissionRepository(ENV.submissions_table),
         )
     return _service
 
@@ -158,6 +161,19 @@ class RulesSource(BaseModel):
     note: str = Field(default="", max_length=200)
 
 
+class RulesSave(RulesSource):
+    confirm: bool = Field(
+        default=False,
+        description="Save even if the rules fail on replayed presses (without it: 409 rules_fail_on_replay)",
+    )
+
+
+class RulesReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(default=None, max_length=100_000, description="Omit to replay the active version")
+    limit: int = Field(default=50, ge=0, le=50, description="How many of the last presses to replay (+ the sample)")
+
+
 class RulesTestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str | None = Field(default=None, max_length=100_000, description="Omit to test the active version")
@@ -249,9 +265,23 @@ def get_rules() -> RulesVersionView:
     summary="Validate and save a new version (made active)",
     responses=_created(RulesVersionView),
 )
-def save_rules(body: RulesSource) -> Response[str]:
-    saved = service().save_rules(tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note)
+def save_rules(body: RulesSave) -> Response[str]:
+    saved = service().save_rules(
+        tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note, confirm=body.confirm
+    )
+    logger.info(
+        "rules saved", extra={"version": saved.version, "by": app.context.get("author"), "confirm": body.confirm}
+    )
     return _json(201, saved.model_dump(mode="json"))
+
+
+@app.post(
+    f"{API_PREFIX}/rules/replay",
+    tags=["rules"],
+    summary="Run rules on the last presses and a sample from the defaults; compare with today (nothing is stored)",
+)
+def replay_rules(body: RulesReplayRequest) -> RulesReplay:
+    return service().replay_rules(tenant_id(), body.source, limit=body.limit)
 
 
 @app.post(f"{API_PREFIX}/rules/validate", tags=["rules"], summary="Check syntax without saving")
