@@ -31,6 +31,7 @@ from helpdesk.admin.ports import (
     RulesOutcome,
     RulesRunner,
 )
+from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
 from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
@@ -169,6 +170,7 @@ class AdminService:
     autotask: AutotaskFactory
     clock: Callable[[], datetime] | None = None
     submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
+    work_queue: WorkSender | None = None  # re-queueing a press
 
     # ------------------------------------------------------------------ auth and scoping
     def authenticate(self, token: str | None) -> tuple[Tenant, Credential]:
@@ -452,6 +454,36 @@ class AdminService:
             source=v.source if with_source else None,
             lines=v.source.count("\n") + 1 if v.source else 0,
         )
+
+    # ------------------------------------------------------------------ press outcomes
+    def _presses(self, tenant_id: str) -> Presses:
+        self.tenant(tenant_id)
+        if self.submissions is None:
+            raise NotConfigured("Press outcomes are not available here (no submissions table).")
+        return Presses(self.submissions, self._now)
+
+    def list_presses(
+        self,
+        tenant_id: str,
+        *,
+        outcomes: set[Outcome] | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 25,
+    ) -> PressPage:
+        return self._presses(tenant_id).list(tenant_id, outcomes=outcomes, search=search, cursor=cursor, limit=limit)
+
+    def press(self, tenant_id: str, submission_id: str) -> PressDetail:
+        return self._presses(tenant_id).detail(tenant_id, submission_id)
+
+    def press_summary(self, tenant_id: str, *, hours: int = 24) -> OutcomeSummary:
+        return self._presses(tenant_id).summary(tenant_id, hours=hours)
+
+    def requeue_press(self, tenant_id: str, submission_id: str, *, by: str = "") -> PressDetail:
+        presses = self._presses(tenant_id)
+        if self.work_queue is None:
+            raise NotConfigured("Re-queueing is not available here (no work queue).")
+        return presses.requeue(tenant_id, submission_id, self.work_queue, by=by)
 
     # ------------------------------------------------------------------ button keys
     def create_button_key(self, tenant_id: str, label: str) -> IssuedKey:
