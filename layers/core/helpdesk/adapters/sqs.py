@@ -1,4 +1,10 @@
-"""SQS adapter for the work queue."""
+"""SQS adapter for the work queue.
+
+Every message carries `MessageGroupId` = its tenant id. On a standard queue that makes it a *fair queue*
+(docs/architecture.md, "Dispatch: fairness between tenants"): when one tenant holds a disproportionate share of
+the in-flight messages or of the consumers' processing time, SQS delivers the other tenants' messages first.
+It does not serialise a tenant (that is FIFO only) and needs no change in the consumer.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ class SqsWorkQueue:
 
     def send(self, message: SubmissionWork | SyncWork, *, delay_seconds: int = 0) -> str:
         answer = aws.client("sqs").send_message(
-            QueueUrl=self._url, MessageBody=dump_work(message), DelaySeconds=max(0, min(900, delay_seconds))
+            QueueUrl=self._url,
+            MessageBody=dump_work(message),
+            MessageGroupId=message.tenant_id,
+            DelaySeconds=max(0, min(900, delay_seconds)),
         )
         return str(answer["MessageId"])
 

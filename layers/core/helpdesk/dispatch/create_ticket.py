@@ -37,6 +37,7 @@ from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ConflictError, TenantRepository
 from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import (
+    MAX_RECORDED_ERRORS,
     ResolvedContext,
     Submission,
     SubmissionRepository,
@@ -470,7 +471,7 @@ class CreateTicket:
         )
         if draft.submission_errors:
             self.deps.metric("SubmissionErrors", len(draft.submission_errors))
-        resolved = resolved.model_copy(update={"submission_errors": draft.submission_errors})
+        submission_errors = draft.submission_errors[:MAX_RECORDED_ERRORS]
 
         ticket_id: int | None = None
         number: str | None = None
@@ -483,6 +484,7 @@ class CreateTicket:
             sub = self._save(
                 sub,
                 resolved=resolved,
+                submission_errors=submission_errors,
                 progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
             )
             try:
@@ -499,7 +501,7 @@ class CreateTicket:
                 "create_attempted": True,
             }
         )
-        sub = self._save(sub, resolved=resolved, progress=progress)
+        sub = self._save(sub, resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED, sub
 
     def _publish_internal(self, client: Any, tenant_id: str) -> int:
