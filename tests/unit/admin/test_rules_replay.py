@@ -9,10 +9,10 @@ import pytest
 
 from helpdesk.admin.errors import Invalid, RulesFailOnReplay
 from helpdesk.admin.replay import MAX_PRESSES, SAMPLE_ID, replay
-from helpdesk.admin.rules_local import LocalRulesRunner
 from helpdesk.admin.service import AdminService
 from helpdesk.domain.submission import Contact, Machine, Submission
 from helpdesk.domain.tenant import Tenant, TicketDefaults
+from helpdesk_cli.rules_local import LocalRulesRunner
 from tests.unit.admin.fakes import FakeGateway, FakeSecretBox, MemoryTenants
 from tests.unit.dispatch.fakes import InMemorySubmissions
 

@@ -78,14 +78,6 @@ def requeue_refusal(sub: Submission, now: datetime) -> str | None:
     return None
 
 
-def _errors(sub: Submission, name: str) -> list[str]:
-    """Error lists recorded on the submission (older documents kept Submission Errors under `resolved`)."""
-    found = getattr(sub, name, None)
-    if found is None:
-        found = getattr(sub.resolved, name, None)
-    return [str(e) for e in found or []]
-
-
 def _clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
     if text is None or len(text) <= limit:
         return text
@@ -130,8 +122,8 @@ class PressView(BaseModel):
             subject=sub.subject,
             ticket_id=sub.ticket_id,
             ticket_number=sub.ticket_number,
-            submission_errors=_errors(sub, "submission_errors"),
-            rules_errors=_errors(sub, "rules_errors"),
+            submission_errors=list(sub.submission_errors),
+            rules_errors=list(sub.rules_errors),
             blocked_text=sub.message if outcome is Outcome.BLOCKED else None,
             user_message=sub.message if outcome is not Outcome.BLOCKED else None,
             attempts=sub.attempts,
@@ -330,7 +322,7 @@ class Presses:
                 after = position
                 outcome = outcome_of(sub)
                 counts[outcome.value] += 1
-                if outcome is Outcome.CREATED and (_errors(sub, "submission_errors") or _errors(sub, "rules_errors")):
+                if outcome is Outcome.CREATED and (sub.submission_errors or sub.rules_errors):
                     result.with_errors += 1
             if not batch:
                 more = False
