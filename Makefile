@@ -35,7 +35,7 @@ lint: bootstrap
 	$(VENV)/ruff format --check layers functions cli devstack tests bench
 
 typecheck: bootstrap
-	$(VENV)/mypy layers/core/helpdesk cli/helpdesk_cli
+	$(VENV)/mypy layers/core/helpdesk cli/helpdesk_cli tests/unit/dispatch/fakes.py
 
 template: bootstrap
 	$(VENV)/sam validate --lint --template template.yaml
