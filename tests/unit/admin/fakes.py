@@ -183,13 +183,15 @@ class FakeGateway:
 
 
 class FakeRules:
-    """Python's own compiler for syntax errors; a test run executes nothing, it echoes variables with a change."""
+    """Python's own compiler for syntax errors; a run executes nothing, it echoes variables with a change (and
+    fails like the engine on `int(priority)` of a priority that is not a number)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
     def run(self, request: RulesRequest) -> RuleResult:
-        self.calls.append(("validate" if request.action == "validate" else "evaluate", request.tenant_id))
+        label = {"validate": "validate", "test": "evaluate", "evaluate": "run"}[request.action]
+        self.calls.append((label, request.tenant_id))
         try:
             compile(request.source, "<rules>", "exec")
         except SyntaxError as exc:
@@ -208,6 +210,12 @@ class FakeRules:
         )
         if request.action == "validate":
             return RuleResult(action=request.action, valid=True, warnings=warnings)
+        priority = request.variables.get("priority", "")
+        if request.action == "evaluate" and "int(priority)" in request.source and not str(priority).isdigit():
+            # the dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)
+            message = f"ValueError: invalid literal for int(): {priority!r}"
+            error = RuleDiagnostic(severity="error", code="runtime", message=message, line=1, column=1)
+            return RuleResult(action=request.action, variables=dict(request.variables), exception=message, error=error)
         out = dict(request.variables)
         changed: list[str] = []
         if "priority = 'Critical'" in request.source:

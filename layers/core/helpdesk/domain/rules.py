@@ -212,6 +212,12 @@ class RuleDiagnostic(BaseModel):
         """`line 4: ValueError: ...` (the message alone when not tied to a line)."""
         return f"line {self.line}: {self.message}" if self.line else self.message
 
+    def view(self) -> dict[str, Any]:
+        """What the admin API shows: the message, and line/column when it is tied to them."""
+        return {"message": self.message, **({"line": self.line} if self.line else {})} | (
+            {"column": self.column} if self.column else {}
+        )
+
 
 class RuleResult(BaseModel):
     """The `rules` function's answer (its return value, JSON)."""
@@ -255,6 +261,11 @@ class RuleResult(BaseModel):
     @property
     def blocks_ticket(self) -> bool:
         return self.exception is not None
+
+    @property
+    def compiles(self) -> bool:
+        """validate/test: the source can be saved (no syntax errors or forbidden constructs)."""
+        return (self.valid if self.valid is not None else True) and not self.errors
 
     @property
     def understood(self) -> bool:
