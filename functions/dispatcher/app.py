@@ -1,7 +1,11 @@
 """dispatcher: SQS batch consumer. Every Autotask call in the service happens behind this handler.
 
 Thin: parse each record into a work message, hand it to the dispatch router, and let Powertools report
-partial batch failures. A failed record is made visible again after an exponential backoff with jitter
+partial batch failures, also when every record of a batch failed (`raise_on_entire_batch_failure=False`): an
+Autotask outage, a throttle or a tenant's broken credentials is not an error of this function. Those are
+counted per tenant and cause (`AutotaskUnavailable`, `CredentialsRejected`, ...) and alarmed on separately;
+an exception the use cases did not expect (a bug, an AWS service failing) is counted as `DispatchUnexpectedErrors`
+(its own alarm) before it is reported as a failed record. A failed record is made visible again after an exponential backoff with jitter
 (instead of waiting out the queue's long visibility timeout); after maxReceiveCount it lands in the DLQ.
 Dependencies (repositories, the Autotask client factory with the cross-instance limiter, the rules invoker)
 are built once per execution environment in `dependencies.py`.
@@ -17,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from dependencies import DEPS, ENV, QUEUE, wire
 
+from helpdesk.autotask.errors import AutotaskError
 from helpdesk.dispatch import router
 from helpdesk.dispatch.create_ticket import RetryLater
 from helpdesk.domain.retry import backoff_seconds
@@ -24,7 +29,7 @@ from helpdesk.domain.work import SubmissionWork, parse_work
 from helpdesk.observability import logger, metrics, tracer
 
 wire()
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @tracer.capture_method(capture_response=False)
@@ -56,6 +61,9 @@ def record_handler(record: SQSRecord) -> None:
                 "reason": str(exc)[:300],
             },
         )
+        if not isinstance(exc, (RetryLater, AutotaskError)):
+            metrics.add_metric(name="DispatchUnexpectedErrors", unit="Count", value=1)
+            logger.exception("unexpected error in a work item")
         QUEUE.retry_later(record.receipt_handle, delay)
         raise
     finally:

@@ -66,6 +66,18 @@ MSG_DELAYED = (
 )
 
 
+# Per-tenant metrics (`DispatchDeps.tenant_metric`): each press's outcome, and each cause of a press not becoming
+# a ticket now. They are what the alarms watch (template.yaml, docs/operations.md), not the functions' errors.
+TICKETS_CREATED = "TicketsCreated"
+PRESSES_BLOCKED = "PressesBlocked"  # the tenant's rules raised their `exception` (intended)
+TICKETS_FAILED = "TicketsFailed"  # final: the press will not become a ticket (the user is told why)
+PRESSES_DEAD_LETTERED = "PressesDeadLettered"  # retries exhausted: the work item goes to the DLQ
+AUTOTASK_UNAVAILABLE = "AutotaskUnavailable"  # 5xx, timeouts, dropped connections, or the outage breaker open
+AUTOTASK_THROTTLED = "AutotaskThrottled"  # 429 / thread limit: Autotask is up, we slow down
+CREDENTIALS_REJECTED = "CredentialsRejected"  # the tenant's API user is refused (authentication, permissions)
+RULES_ERRORS = "RulesErrors"  # the tenant's rules could not run to an answer
+
+
 class Outcome(StrEnum):
     CREATED = "created"
     BLOCKED = "blocked"
@@ -128,6 +140,8 @@ class DispatchDeps:
     breaker: TenantBreaker
     caches: LookupCaches = field(default_factory=LookupCaches)
     metric: Callable[[str, float], None] = lambda name, value: None
+    # Outcomes and failure causes, counted for the service and per tenant (alarms, dashboard; docs/operations.md)
+    tenant_metric: Callable[[str, str, float], None] = lambda name, tenant_id, value: None
     log: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
     max_receive_count: int = 8
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -177,9 +191,11 @@ class CreateTicket:
         if breaker.blocking(now, fingerprint):
             if breaker.mode == "credentials":
                 d.metric("BreakerFastFail", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
                 return self._fail(sub, breaker.user_message or MSG_UNAVAILABLE, breaker.reason)
             assert breaker.open_until is not None
             d.metric("BreakerDeferred", 1)
+            d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
             raise RetryLater("the tenant's circuit breaker is open", (breaker.open_until - now).total_seconds() + 1)
 
         sub = self._claim(sub, now)
@@ -193,23 +209,29 @@ class CreateTicket:
         except TenantNotConfigured as exc:
             return self._fail(self._reload(sub), MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
         except RulesRejected as exc:
+            d.tenant_metric(RULES_ERRORS, tenant.tenant_id, 1)
             return self._fail(self._count(self._reload(sub), client, requests_before), MSG_UNAVAILABLE, str(exc))
         except at_errors.AutotaskError as exc:
             sub = self._reload(sub)
             sub = self._count(sub, client, requests_before)
             if exc.retryable:
                 if isinstance(exc, at_errors.Throttled):
-                    pass  # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    d.tenant_metric(AUTOTASK_THROTTLED, tenant.tenant_id, 1)
                 elif d.clients.successes(tenant.tenant_id) > successes_before:
                     d.breaker.success(tenant.tenant_id, breaker)  # it answered meanwhile: a failure, not an outage
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 else:
                     d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 return self._retry(sub, attempt, str(exc), exc.retry_after)
             if isinstance(exc, PERMANENT_CREDENTIALS):
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
-                d.metric("TenantCredentialsFailed", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
             return self._fail(sub, MSG_UNAVAILABLE, str(exc))
         except RetryLater as exc:
+            if isinstance(exc, RulesFailed):
+                d.tenant_metric(RULES_ERRORS, tenant.tenant_id, 1)
             sub = self._count(self._reload(sub), client, requests_before)
             return self._retry(sub, attempt, str(exc), exc.retry_after)
         except Exception as exc:
@@ -295,7 +317,7 @@ class CreateTicket:
             lease_until=None,
         )
         self._event(sub, TimelineEventKind.FAILED, user_message)
-        self.deps.metric("SubmissionsFailed", 1)
+        self.deps.tenant_metric(TICKETS_FAILED, sub.tenant_id, 1)
         self.deps.log("submission failed", {"reason": reason[:500]})
         return Outcome.FAILED
 
@@ -310,7 +332,7 @@ class CreateTicket:
             sub = self._save(sub, **changes)
         if last:
             self._event(sub, TimelineEventKind.RETRYING, MSG_DELAYED)
-            self.deps.metric("SubmissionsDeadLettered", 1)
+            self.deps.tenant_metric(PRESSES_DEAD_LETTERED, sub.tenant_id, 1)
         self.deps.metric("DispatchRetries", 1)
         if raise_:
             raise RetryLater(reason, retry_after)
@@ -343,7 +365,7 @@ class CreateTicket:
             ticket_id=sub.progress.ticket_id,
             ticket_number=sub.progress.ticket_number,
         )
-        self.deps.metric("TicketsCreated", 1)
+        self.deps.tenant_metric(TICKETS_CREATED, sub.tenant_id, 1)
         return Outcome.CREATED, sub
 
     def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
@@ -451,7 +473,7 @@ class CreateTicket:
                 lease_until=None,
             )
             self._event(sub, TimelineEventKind.BLOCKED, text)
-            self.deps.metric("SubmissionsBlocked", 1)
+            self.deps.tenant_metric(PRESSES_BLOCKED, sub.tenant_id, 1)
             return Outcome.BLOCKED, sub
 
         self._check_time()
