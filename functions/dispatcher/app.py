@@ -122,8 +122,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         LAST_OF_TENANT.clear()
         LAST_OF_TENANT.update({str(records[i]["messageId"]): t for i, t in batch.last_of_tenant.items()})
         admitted = {**event, "Records": [records[i] for i in batch.admitted]}
-        answer = process_partial_response(
-            event=admitted, record_handler=record_handler, processor=processor, context=context
+        # Every record deferred: nothing to process (Powertools refuses an empty batch as not an SQS event)
+        answer = (
+            process_partial_response(
+                event=admitted, record_handler=record_handler, processor=processor, context=context
+            )
+            if admitted["Records"]
+            else {"batchItemFailures": []}
         )
     finally:
         SHARE.release_all()

@@ -134,3 +134,21 @@ def test_an_unexpected_error_is_counted_for_its_own_alarm_and_the_batch_still_an
     assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-work-item"}]}
     [flushed] = [r for r in _emf(capsys.readouterr().out) if "DispatchUnexpectedErrors" in r]
     assert flushed["DispatchUnexpectedErrors"] == [1.0] and flushed["service"] == "dispatcher"
+
+
+def test_a_batch_whose_every_record_is_deferred_for_fairness_answers_without_an_error(
+    handler: Any, aws_env: dict[str, str], sim: AutotaskSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(sim=sim, env=aws_env)
+    world.add_tenant("demo")
+    world.submit(SID, tenant_id="demo")
+    event, _ = _event_for_real_message(aws_env)
+    real_split = handler.split_batch
+
+    def all_deferred(share: Any, work: Any, until: float) -> Any:
+        batch = real_split(share, work, until)
+        return type(batch)([], [(i, w) for i, (w, _) in enumerate(work)], {})
+
+    monkeypatch.setattr(handler, "split_batch", all_deferred)
+    answer = handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
+    assert answer == {"batchItemFailures": []}  # re-sent with a short delay, not failed
