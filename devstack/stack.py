@@ -207,6 +207,7 @@ class Devstack:
         self._api_server: _Server | None = None
         self._bedrock_server: _Server | None = None
         self.bedrock = BedrockEmulator()
+        self.lambda_url = ""  # set when the Lambda service starts; client() is used before that (moto)
         self.bedrock_url = ""
         self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
