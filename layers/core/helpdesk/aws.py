@@ -22,6 +22,9 @@ _CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
 )
 _LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 0})
+# SigV4 for everything S3 signs, presigned uploads included (buckets may refuse the legacy signature).
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
+_CONFIGS = {"lambda": _LAMBDA_CONFIG, "s3": _S3_CONFIG}
 
 
 class _Registry:
@@ -45,7 +48,7 @@ class _Registry:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                config = _LAMBDA_CONFIG if service == "lambda" else _CONFIG
+                config = _CONFIGS.get(service, _CONFIG)
                 self._clients[service] = self._session_locked().client(service, config=config)  # type: ignore[call-overload]
             return self._clients[service]
 
