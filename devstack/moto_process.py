@@ -1,10 +1,11 @@
 """moto in its own process: ``python -m devstack.moto_process <host> <port>``.
 
 Its own process gives each devstack a fresh, isolated AWS state (moto keeps state per process) and keeps
-moto's work off the emulators' GIL. Prints ``PORT <n>`` once listening; exits when stdin closes (so it dies
-with the devstack that started it, even if that one is killed). moto's WSGI application sits behind
-devstack/aws_guards.py, which enforces what AWS enforces and moto does not (S3 POST policies, DynamoDB
-isolation). The signing secret is the devstack's dummy one (HELPDESK_DEVSTACK_AWS_SECRET).
+moto's work off the emulators' GIL; standard queues deliver in the SQS fair-queue order (devstack/fair_queue.py).
+Prints ``PORT <n>`` once listening; exits when stdin closes (so it dies with the devstack that started it, even
+if that one is killed). moto's WSGI application sits behind devstack/aws_guards.py, which enforces what AWS
+enforces and moto does not (S3 POST policies, DynamoDB isolation). The signing secret is the devstack's dummy
+one (HELPDESK_DEVSTACK_AWS_SECRET).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from devstack import fair_queue
 from devstack.aws_guards import guard
 
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    fair_queue.install()  # standard queues with MessageGroupId deliver like SQS fair queues
     app = guard(
         DomainDispatcherApplication(create_backend_app),
         secret=os.environ.get("HELPDESK_DEVSTACK_AWS_SECRET", "testing"),

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 pytestmark = pytest.mark.e2e
-HELPDESK = [sys.executable, "-m", "helpdesk.cli.main"]
+HELPDESK = [sys.executable, "-m", "helpdesk_cli.main"]
 
 
 @pytest.fixture(scope="module")

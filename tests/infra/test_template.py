@@ -55,6 +55,25 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def param_value(value: Any) -> Any:
+    """A literal, or the default of the parameter it !Refs."""
+    if isinstance(value, dict) and "Ref" in value:
+        return TEMPLATE["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def test_the_dispatcher_knows_its_concurrency_and_each_tenants_share_of_it() -> None:
+    dispatcher = FUNCTIONS["DispatcherFunction"]
+    [event] = [e["Properties"] for e in dispatcher["Events"].values() if e["Type"] == "SQS"]
+    variables = dispatcher["Environment"]["Variables"]
+    # One parameter feeds both the event source mapping and the function, so the share is of the real bound.
+    assert variables["DISPATCHER_MAX_CONCURRENCY"] == event["ScalingConfig"]["MaximumConcurrency"]
+    assert variables["DISPATCHER_MAX_CONCURRENCY"] == {"Ref": "DispatcherMaxConcurrency"}
+    assert variables["TENANT_CONCURRENCY_SHARE_PERCENT"] == {"Ref": "TenantConcurrencySharePercent"}
+    share = TEMPLATE["Parameters"]["TenantConcurrencySharePercent"]
+    assert share["MinValue"] >= 1 and share["MaxValue"] <= 100 and share["Default"] < 50, "no tenant gets half"
+
+
 def test_five_functions_on_python312_arm64_with_a_service_name() -> None:
     assert set(FUNCTIONS) == {
         "IntakeFunction",
@@ -89,7 +108,7 @@ def test_queue_visibility_is_at_least_six_times_the_consumer_timeout(function: s
 def test_work_queue_reports_partial_failures_with_bounded_concurrency(function: str, event: dict[str, Any]) -> None:
     assert "ReportBatchItemFailures" in event["FunctionResponseTypes"]
     assert 1 <= event["BatchSize"] <= 10, "small batches: one slow tenant must not hold many records"
-    assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 1000
+    assert 2 <= int(param_value(event["ScalingConfig"]["MaximumConcurrency"])) <= 1000
 
 
 @pytest.mark.parametrize(("function", "event"), sqs_events())

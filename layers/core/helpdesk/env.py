@@ -55,6 +55,9 @@ class DispatcherEnv(FunctionEnv):
     submission_retention_days: int = Field(default=90, ge=1)
     retry_base_delay_seconds: float = Field(default=2, ge=0)
     retry_max_delay_seconds: float = Field(default=300, ge=0, le=43200)
+    # The event source mapping's MaximumConcurrency and the share of it one tenant may hold (fair dispatch).
+    dispatcher_max_concurrency: int = Field(default=10, ge=1, le=1000)
+    tenant_concurrency_share_percent: int = Field(default=30, ge=1, le=100)
 
 
 class AdminEnv(FunctionEnv):

@@ -10,7 +10,6 @@ import pytest
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.models import AtContact
 from helpdesk.dispatch.breaker import TenantBreaker
-from helpdesk.dispatch.clients import TenantNotConfigured
 from helpdesk.dispatch.create_ticket import (
     MSG_CONTACT,
     MSG_DELAYED,
@@ -22,6 +21,7 @@ from helpdesk.dispatch.create_ticket import (
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, SubmissionStatus, receipt_for
 from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import TenantNotConfigured
 
 from .fakes import (
     DictBlobs,
@@ -187,7 +187,7 @@ def test_missing_catch_all_contact_fails_with_the_contact_message() -> None:
     assert h.run() is Outcome.FAILED and h.sub().message == MSG_CONTACT
 
 
-def test_rules_exception_blocks_and_rules_crash_retries() -> None:
+def test_rules_exception_blocks_and_a_rules_crash_is_final_and_creates_with_the_defaults() -> None:
     blocked = Harness(
         t=tenant(rules_version=1),
         rules=FakeRules({"status": "ok", "variables": {}, "exception": "No tickets on Sundays."}),
@@ -197,8 +197,9 @@ def test_rules_exception_blocks_and_rules_crash_retries() -> None:
     assert blocked.at.tickets == {} and blocked.rules.payloads[0]["action"] == "evaluate"
     crashed = Harness(t=tenant(rules_version=1), rules=FakeRules({"status": "internal_error", "request_error": "x"}))
     crashed.submit()
-    with pytest.raises(RetryLater):
-        crashed.run()
+    assert crashed.run() is Outcome.CREATED  # no retry storm: the rules step is over, the ticket has the defaults
+    assert crashed.sub().rules_errors == ["the rules function failed: x"]
+    assert crashed.sub().rules_outcome is not None and crashed.sub().rules_outcome.failed
 
 
 def test_disabled_or_unconfigured_tenants_fail_clearly() -> None:

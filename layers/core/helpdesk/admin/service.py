@@ -198,6 +198,8 @@ class AdminService:
             changes["defaults"] = update.defaults
         if update.notifications is not None:
             changes["notifications"] = update.notifications
+        if update.rules_on_error is not None:
+            changes["rules_on_error"] = update.rules_on_error
         if not changes:
             return settings_mod.view(tenant)
         saved = self._save(tenant.model_copy(update=changes))

@@ -70,3 +70,13 @@ class SecretBox(Protocol):
     def seal(self, tenant_id: str, plaintext: str) -> str: ...
 
     def open(self, tenant_id: str, ciphertext: str) -> str: ...
+
+
+class TenantLeases(Protocol):
+    """Leases on a tenant's share of the dispatcher's concurrency (held across dispatcher instances)."""
+
+    def try_acquire(self, tenant_id: str, until_epoch_s: float) -> str | None:
+        """A lease handle valid until `until_epoch_s`, or None when the tenant already holds its whole share."""
+        ...
+
+    def release(self, tenant_id: str, handle: str) -> None: ...

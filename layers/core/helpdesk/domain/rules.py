@@ -48,6 +48,14 @@ EXCEPTION_VARIABLE: Final = "exception"
 RULE_VARIABLES: Final = frozenset((*READ_ONLY_VARIABLES, *READ_WRITE_VARIABLES, EXCEPTION_VARIABLE))
 
 RulesAction = Literal["evaluate", "validate", "test"]
+
+
+class RulesFunctionFailed(RuntimeError):
+    """The rules function was reached but did not produce a result: it crashed, ran past its timeout, or answered
+    with something unreadable. Final for that submission's rules step (repeating it would fail the same way and
+    hold a dispatcher slot each time); the dispatcher treats it like rules that raised."""
+
+
 MAX_SOURCE_CHARS = 100_000
 
 

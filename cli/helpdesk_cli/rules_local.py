@@ -1,4 +1,4 @@
-"""RulesRunner that runs the rules engine in this process (ops CLI: `settings import` validates rules offline).
+"""RulesRunner that runs the rules engine in this process (`settings import` validates rules offline).
 
 The engine is the same code the `rules` function runs; only the isolation differs, which is fine for an
 operator importing their own tenants' settings. Functions always use LambdaRulesRunner.
