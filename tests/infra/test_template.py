@@ -16,7 +16,7 @@ TEMPLATE = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").re
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 GLOBALS: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
-DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager")
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager", "bedrock")
 
 
 def fn_prop(props: dict[str, Any], name: str) -> Any:
@@ -179,6 +179,22 @@ def test_only_the_dispatcher_and_admin_can_decrypt_tenant_credentials() -> None:
     }
     assert decryptors <= {"DispatcherFunction", "AdminFunction", "CalloutFunction"}
     assert "IntakeFunction" not in decryptors
+
+
+def test_only_the_dispatcher_and_the_admin_rules_test_may_call_the_classifier_model_and_only_that_model() -> None:
+    callers: dict[str, list[dict[str, Any]]] = {}
+    for name, props in FUNCTIONS.items():
+        for statement in policy_statements(props):
+            if any(str(a).startswith("bedrock") for a in as_list(statement["Action"])):
+                callers.setdefault(name, []).append(statement)
+    assert set(callers) == {"DispatcherFunction", "AdminFunction"}  # never RulesFunction: its role stays logs-only
+    model_arn = {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ClassifierModelId}"}
+    for name, statements in callers.items():
+        assert [s["Action"] for s in statements] == [["bedrock:InvokeModel"]], name
+        assert [s["Resource"] for s in statements] == [model_arn], name
+        env = FUNCTIONS[name]["Environment"]["Variables"]
+        assert env["CLASSIFIER_MODEL_ID"] == {"Ref": "ClassifierModelId"}, name
+    assert TEMPLATE["Parameters"]["ClassifierModelId"]["Default"] == "amazon.nova-micro-v1:0"
 
 
 def test_attachments_bucket_is_private_encrypted_and_expires() -> None:

@@ -26,7 +26,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,8 +34,14 @@ from typing import Any, Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import READ_WRITE_VARIABLES, RuleResult, RulesFunctionFailed, RulesRequest
+from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.rules import (
+    READ_WRITE_VARIABLES,
+    Classification,
+    RuleResult,
+    RulesFunctionFailed,
+    RulesRequest,
+)
 from helpdesk.domain.submission import (
     MAX_RECORDED_ERRORS,
     ResolvedContext,
@@ -50,6 +56,7 @@ from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
 
@@ -94,6 +101,8 @@ class RulesDecision:
     """Do not create the ticket; show this text to the end user."""
     errors: list[str] = field(default_factory=list)
     """Rules errors the ticket was created despite (named in the internal note)."""
+    submission_errors: list[str] = field(default_factory=list)
+    """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
 
 
 class RulesRunner(Protocol):
@@ -140,6 +149,9 @@ class DispatchDeps:
     # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
     # the middle of a batch would instead hold every record of the batch until the visibility timeout.
     time_left: Callable[[], float] = lambda: math.inf
+    # ai_categorize: the model (None: every classification fails softly) and the per-tenant answer cache.
+    classifier: Classifier | None = None
+    classification_cache: ClassificationCache | None = None
 
 
 PERMANENT_CREDENTIALS = (
@@ -418,7 +430,9 @@ class CreateTicket:
             return sub, RulesDecision(variables, errors=list(errors))
         merged = dict(variables)
         merged.update(outcome.changed)
-        return sub, RulesDecision(merged)
+        return sub, RulesDecision(
+            merged, submission_errors=[submission_error(c) for c in outcome.classifications if c.error]
+        )
 
     def _evaluate_rules(self, tenant: Tenant, variables: dict[str, Any]) -> tuple[RulesOutcome, list[str], list[str]]:
         """(outcome, rules errors, warnings) of one evaluation. Raises only what a retry can fix (the rules
@@ -435,24 +449,39 @@ class CreateTicket:
         if not source.strip():
             return RulesOutcome(version=version), [], []
         started = time.monotonic()
-        request = RulesRequest(
-            action="evaluate",
-            tenant_id=tenant.tenant_id,
-            version=str(version),
-            source=source,
-            variables=variables,
-        )
         failed = RulesOutcome(version=version, failed=True)
-        try:
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            request = RulesRequest(
+                action="evaluate",
+                tenant_id=tenant.tenant_id,
+                version=str(version),
+                source=source,
+                variables=variables,
+                classifications=list(answers),
+            )
             raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        except RulesFunctionFailed as exc:
+            try:
+                return RuleResult.model_validate(raw)
+            except ValueError:
+                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+
+        triage = Triage(
+            self.deps.classifier,
+            self.deps.classification_cache,
+            time_left=self.deps.time_left,
+            metric=self.deps.metric,
+        )
+        try:
+            triaged = triage.run(tenant.tenant_id, run)
+        except (RulesFunctionFailed, TriageError) as exc:
             return failed, [str(exc)[:500]], []
         finally:
             self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
-        try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            return failed, ["the rules function answered with an unexpected shape"], []
+        if triaged.runs > 1:
+            self.deps.metric("RulesRuns", triaged.runs)
+        result = triaged.result
+        failed = failed.model_copy(update={"classifications": triaged.classifications})
         warnings = [w.message for w in result.warnings][:20]
         if result.status != "ok":
             what = "failed" if result.status == "internal_error" else "refused the request"
@@ -466,7 +495,10 @@ class CreateTicket:
             if name in result.changed and name in READ_WRITE_VARIABLES
         }
         exception = result.exception if result.exception not in (None, "") else None
-        return RulesOutcome(version=version, changed=changed, exception=exception), [], warnings
+        outcome = RulesOutcome(
+            version=version, changed=changed, exception=exception, classifications=triaged.classifications
+        )
+        return outcome, [], warnings
 
     def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
@@ -507,6 +539,7 @@ class CreateTicket:
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
             rules_errors=ruled.errors,
+            submission_errors=ruled.submission_errors,
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:

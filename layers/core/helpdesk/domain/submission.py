@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from helpdesk.domain.rules import MAX_CATEGORIZE_CALLS, Classification
+
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 RECEIPT_PREFIX = "hbr_"
@@ -287,6 +289,11 @@ class RulesOutcome(BaseModel):
     )
     exception: str | None = Field(default=None, description="an intentional `exception = '...'`: blocks the ticket")
     failed: bool = Field(default=False, description="the rules failed (run-time error, limit, rules function error)")
+    classifications: list[Classification] = Field(
+        default_factory=list,
+        max_length=MAX_CATEGORIZE_CALLS,
+        description="the ai_categorize answers the rules used (scores, model, error), for the admin and the replay",
+    )
 
 
 class Submission(BaseModel):
