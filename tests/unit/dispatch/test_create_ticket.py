@@ -141,6 +141,22 @@ def test_the_last_attempt_tells_the_user_their_request_is_saved() -> None:
     assert h.sub().message == MSG_DELAYED and h.sub().status is SubmissionStatus.CREATING
 
 
+def test_the_last_attempt_marks_the_press_dead_lettered_for_the_admin_and_earlier_ones_do_not() -> None:
+    from helpdesk.admin.presses import Outcome as PressOutcome
+    from helpdesk.admin.presses import outcome_of
+
+    h = Harness()
+    h.submit()
+    h.at.fail["find_contact_by_email"] = [at_errors.TransientError("503"), at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        h.run(attempt=7)
+    assert h.sub().dead_lettered_at is None and outcome_of(h.sub()) is PressOutcome.WAITING
+    with pytest.raises(RetryLater):
+        h.run(attempt=8)
+    assert h.sub().dead_lettered_at is not None and outcome_of(h.sub()) is PressOutcome.DEAD_LETTER
+    assert "503" in (h.sub().error or "")
+
+
 @pytest.mark.parametrize(
     "error",
     [at_errors.AuthenticationError("401", status=401), at_errors.PermissionError_("denied", status=500)],

@@ -318,6 +318,7 @@ class CreateTicket:
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
         if last:
             changes["message"] = MSG_DELAYED
+            changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
             sub = self._save(sub, **changes)
         if last:
