@@ -411,7 +411,9 @@ class Devstack:
 
     def client(self, service: str, read_timeout: float = 10, max_pool_connections: int = 10) -> Any:
         """A boto3 client for moto (or, for "lambda" / "bedrock-runtime", the Lambda / Bedrock emulator)."""
-        endpoint = {"lambda": self.lambda_url, "bedrock-runtime": self.bedrock_url}.get(service, self.moto_url)
+        # looked up lazily: the data resources are created (through moto) before the emulators have URLs
+        emulators = {"lambda": "lambda_url", "bedrock-runtime": "bedrock_url"}
+        endpoint = getattr(self, emulators[service]) if service in emulators else self.moto_url
         kwargs = self.client_kwargs(read_timeout, max_pool_connections)
         return boto3.session.Session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 

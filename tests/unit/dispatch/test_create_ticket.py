@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 
 from helpdesk.autotask import errors as at_errors
+from helpdesk.autotask.cache import TTLCache
 from helpdesk.autotask.models import AtContact
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import (
+    CONTACT_MISS_TTL,
+    CONTACT_TTL,
     MSG_CONTACT,
     MSG_DELAYED,
     CreateTicket,
@@ -325,3 +328,27 @@ def test_an_invocation_running_out_of_time_stops_between_steps_and_the_next_one_
     assert h.run(attempt=2) is Outcome.CREATED
     [(ticket_id, _)] = h.at.tickets.items()
     assert len(h.at.notes[ticket_id]) == 1 and len(h.at.attachments[ticket_id]) == 1
+
+
+def test_a_contact_miss_is_remembered_for_at_most_a_minute_and_a_hit_for_ten() -> None:
+    now = [1000.0]
+    h = Harness()
+    h.deps.caches.contacts = TTLCache(ttl=CONTACT_TTL, clock=lambda: now[0])
+    h.submit("sub-miss-0001", email="new@contoso.com")
+    assert h.run("sub-miss-0001") is Outcome.CREATED  # on the catch-all contact
+    # the MSP adds the contact right after the miss
+    h.at.contacts["new@contoso.com"] = AtContact(id=31, companyID=174, firstName="New", lastName="Person")
+    now[0] += CONTACT_MISS_TTL - 1
+    h.submit("sub-miss-0002", email="new@contoso.com")
+    h.run("sub-miss-0002")
+    now[0] += 2  # just over a minute after the miss
+    h.submit("sub-miss-0003", email="new@contoso.com")
+    h.run("sub-miss-0003")
+    contacts = {t["externalID"]: t["contactID"] for t in h.at.tickets.values()}
+    assert contacts == {"sub-miss-0001": 1, "sub-miss-0002": 1, "sub-miss-0003": 31}
+    # a hit stays for ten minutes
+    del h.at.contacts["new@contoso.com"]
+    now[0] += CONTACT_TTL - 1
+    h.submit("sub-miss-0004", email="new@contoso.com")
+    h.run("sub-miss-0004")
+    assert h.at.tickets[max(h.at.tickets)]["contactID"] == 31

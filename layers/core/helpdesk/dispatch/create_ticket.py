@@ -63,6 +63,10 @@ from .breaker import TenantBreaker, credentials_fingerprint
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
+# A contact found is remembered for 10 minutes; "no such contact" for at most a minute, so a contact the MSP adds
+# right after a miss gets its own tickets (not the catch-all contact's) from the next minute on.
+CONTACT_TTL = 600.0
+CONTACT_MISS_TTL = 60.0
 PUBLISH_INTERNAL_ONLY_FALLBACK = 2
 
 MSG_CONTACT = "There was an error finding the contact."
@@ -118,8 +122,10 @@ class BlobReader(Protocol):
 class LookupCaches:
     """Per execution environment: what costs Autotask requests and rarely changes (calls per ticket are a cost)."""
 
-    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for a while too
-    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(default_factory=lambda: TTLCache(ttl=600))
+    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for CONTACT_MISS_TTL only
+    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(
+        default_factory=lambda: TTLCache(ttl=CONTACT_TTL)
+    )
     companies: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
     config_items: TTLCache[tuple[str, int, str], int] = field(default_factory=lambda: TTLCache(ttl=900))  # 0: none
     rules: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
@@ -401,7 +407,7 @@ class CreateTicket:
             return None if hit == NOT_FOUND else hit
         found = client.find_contact_by_email(email)
         value = (found.id, found.company_id, found.full_name) if found else NOT_FOUND
-        cache.put(key, value)
+        cache.put(key, value, ttl=CONTACT_MISS_TTL if found is None else None)
         return None if value == NOT_FOUND else value
 
     def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> tuple[Submission, RulesDecision]:
