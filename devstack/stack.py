@@ -97,7 +97,11 @@ class _MotoProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                "HELPDESK_DEVSTACK_AWS_SECRET": DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            },
             text=True,
             start_new_session=True,  # Ctrl-C reaches only the devstack, which then stops moto last
         )
