@@ -32,10 +32,10 @@ test: bootstrap system-deps lint typecheck template build
 
 lint: bootstrap
 	$(VENV)/ruff check .
-	$(VENV)/ruff format --check layers functions devstack tests bench
+	$(VENV)/ruff format --check layers functions cli devstack tests bench
 
 typecheck: bootstrap
-	$(VENV)/mypy layers/core/helpdesk
+	$(VENV)/mypy layers/core/helpdesk cli/helpdesk_cli tests/unit/dispatch/fakes.py
 
 template: bootstrap
 	$(VENV)/sam validate --lint --template template.yaml

@@ -1,7 +1,7 @@
 """moto in its own process: ``python -m devstack.moto_process <host> <port>``.
 
 Its own process gives each devstack a fresh, isolated AWS state (moto keeps state per process) and keeps
-moto's work off the emulators' GIL. Prints ``PORT <n>`` once listening; exits when stdin closes (so it dies
+moto's work off the emulators' GIL; standard queues deliver in the SQS fair-queue order (devstack/fair_queue.py). Prints ``PORT <n>`` once listening; exits when stdin closes (so it dies
 with the devstack that started it, even if that one is killed).
 """
 
@@ -12,10 +12,13 @@ import sys
 
 from moto.server import ThreadedMotoServer
 
+from devstack import fair_queue
+
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    fair_queue.install()  # standard queues with MessageGroupId deliver like SQS fair queues
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     print(f"PORT {server.get_host_and_port()[1]}", flush=True)

@@ -51,7 +51,7 @@ def _stack_env(stack: Any, extra: dict[str, str]) -> Iterator[None]:
 
 def helpdesk(*argv: str) -> Any:
     """Run one `helpdesk` ops command in-process (as `make run` would in a shell); return its JSON output."""
-    from helpdesk.cli.main import main
+    from helpdesk_cli.main import main
 
     out = io.StringIO()
     with redirect_stdout(out):

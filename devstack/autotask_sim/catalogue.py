@@ -374,6 +374,12 @@ ENTITY_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "useType",
         ),
     ),
+    # Technicians. The simulator seeds none: `GET Resources/{id}` answers `{"item": null}`, as Autotask does for
+    # a resource the API user may not read, and the sync falls back to "your technician".
+    "Resources": (
+        "ResourceModel",
+        ("id", "email", "firstName", "isActive", "lastName", "userName"),
+    ),
     "TicketAttachments": (
         "TicketAttachmentModel",
         (
@@ -439,6 +445,7 @@ QUERYABLE = (
     "Companies",
     "ConfigurationItems",
     "BillingCodes",
+    "Resources",
     "TicketAttachments",
     "TicketWebhooks",
     "TicketNoteWebhooks",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 
 from helpdesk import env
-from helpdesk.adapters.dynamodb_limits import DEFAULT_HOURLY_BUDGET, DynamoBreakerStore, DynamoConcurrencyLimiter
+from helpdesk.adapters.autotask_clients import KmsClientFactory
+from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
+from helpdesk.adapters.dynamodb_limits import (
+    DEFAULT_HOURLY_BUDGET,
+    DynamoBreakerStore,
+    DynamoConcurrencyLimiter,
+    DynamoTenantLeases,
+)
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
@@ -14,8 +22,8 @@ from helpdesk.adapters.s3 import S3AttachmentStore
 from helpdesk.adapters.sqs import SqsWorkQueue
 from helpdesk.dispatch import router
 from helpdesk.dispatch.breaker import TenantBreaker
-from helpdesk.dispatch.clients import KmsClientFactory
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
+from helpdesk.dispatch.fairness import slots_for
 from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.DispatcherEnv)
@@ -35,6 +43,10 @@ def _log(message: str, extra: dict[str, object]) -> None:
     logger.info(message, extra=extra)
 
 
+# A tenant's share of this function's concurrency (fair dispatch; helpdesk.dispatch.fairness).
+LEASES = DynamoTenantLeases(
+    ENV.tenants_table, slots=slots_for(ENV.dispatcher_max_concurrency, ENV.tenant_concurrency_share_percent)
+)
 LIMITER = DynamoConcurrencyLimiter(ENV.tenants_table, hourly_budget=HOURLY_BUDGET)
 DEPS = DispatchDeps(
     tenants=DynamoTenantRepository(ENV.tenants_table),
@@ -52,6 +64,8 @@ DEPS = DispatchDeps(
     metric=_metric,
     log=_log,
     max_receive_count=MAX_RECEIVE_COUNT,
+    classifier=BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+    classification_cache=DynamoClassificationCache(ENV.tenants_table),
 )
 
 

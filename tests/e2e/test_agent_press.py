@@ -27,7 +27,7 @@ import requests
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-HELPDESK = [sys.executable, "-m", "helpdesk.cli.main"]
+HELPDESK = [sys.executable, "-m", "helpdesk_cli.main"]
 BLOCK_MARKER = "agent-e2e-please-block"
 BLOCK_TEXT = "Ticket submission disabled until payment."
 

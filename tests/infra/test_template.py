@@ -16,7 +16,7 @@ TEMPLATE = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").re
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 GLOBALS: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
-DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager")
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager", "bedrock")
 
 
 def fn_prop(props: dict[str, Any], name: str) -> Any:
@@ -55,6 +55,25 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def param_value(value: Any) -> Any:
+    """A literal, or the default of the parameter it !Refs."""
+    if isinstance(value, dict) and "Ref" in value:
+        return TEMPLATE["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def test_the_dispatcher_knows_its_concurrency_and_each_tenants_share_of_it() -> None:
+    dispatcher = FUNCTIONS["DispatcherFunction"]
+    [event] = [e["Properties"] for e in dispatcher["Events"].values() if e["Type"] == "SQS"]
+    variables = dispatcher["Environment"]["Variables"]
+    # One parameter feeds both the event source mapping and the function, so the share is of the real bound.
+    assert variables["DISPATCHER_MAX_CONCURRENCY"] == event["ScalingConfig"]["MaximumConcurrency"]
+    assert variables["DISPATCHER_MAX_CONCURRENCY"] == {"Ref": "DispatcherMaxConcurrency"}
+    assert variables["TENANT_CONCURRENCY_SHARE_PERCENT"] == {"Ref": "TenantConcurrencySharePercent"}
+    share = TEMPLATE["Parameters"]["TenantConcurrencySharePercent"]
+    assert share["MinValue"] >= 1 and share["MaxValue"] <= 100 and share["Default"] < 50, "no tenant gets half"
+
+
 def test_five_functions_on_python312_arm64_with_a_service_name() -> None:
     assert set(FUNCTIONS) == {
         "IntakeFunction",
@@ -89,7 +108,7 @@ def test_queue_visibility_is_at_least_six_times_the_consumer_timeout(function: s
 def test_work_queue_reports_partial_failures_with_bounded_concurrency(function: str, event: dict[str, Any]) -> None:
     assert "ReportBatchItemFailures" in event["FunctionResponseTypes"]
     assert 1 <= event["BatchSize"] <= 10, "small batches: one slow tenant must not hold many records"
-    assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 1000
+    assert 2 <= int(param_value(event["ScalingConfig"]["MaximumConcurrency"])) <= 1000
 
 
 @pytest.mark.parametrize(("function", "event"), sqs_events())
@@ -160,6 +179,22 @@ def test_only_the_dispatcher_and_admin_can_decrypt_tenant_credentials() -> None:
     assert "IntakeFunction" not in decryptors
 
 
+def test_only_the_dispatcher_and_the_admin_rules_test_may_call_the_classifier_model_and_only_that_model() -> None:
+    callers: dict[str, list[dict[str, Any]]] = {}
+    for name, props in FUNCTIONS.items():
+        for statement in policy_statements(props):
+            if any(str(a).startswith("bedrock") for a in as_list(statement["Action"])):
+                callers.setdefault(name, []).append(statement)
+    assert set(callers) == {"DispatcherFunction", "AdminFunction"}  # never RulesFunction: its role stays logs-only
+    model_arn = {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ClassifierModelId}"}
+    for name, statements in callers.items():
+        assert [s["Action"] for s in statements] == [["bedrock:InvokeModel"]], name
+        assert [s["Resource"] for s in statements] == [model_arn], name
+        env = FUNCTIONS[name]["Environment"]["Variables"]
+        assert env["CLASSIFIER_MODEL_ID"] == {"Ref": "ClassifierModelId"}, name
+    assert TEMPLATE["Parameters"]["ClassifierModelId"]["Default"] == "amazon.nova-micro-v1:0"
+
+
 def test_attachments_bucket_is_private_encrypted_and_expires() -> None:
     props = RESOURCES["AttachmentsBucket"]["Properties"]
     assert all(props["PublicAccessBlockConfiguration"].values())
@@ -196,3 +231,15 @@ def test_alarms_cover_the_dead_letter_queue_and_every_function() -> None:
 
 def test_outputs_give_the_api_url() -> None:
     assert "ApiUrl" in TEMPLATE["Outputs"]
+
+
+def test_admin_may_requeue_presses_but_never_delete_them_or_touch_the_dead_letter_queue() -> None:
+    statements = policy_statements(FUNCTIONS["AdminFunction"])
+    on_submissions = {
+        a for s in statements if "SubmissionsTable" in json.dumps(s["Resource"]) for a in as_list(s["Action"])
+    }
+    assert "dynamodb:DeleteItem" not in on_submissions and "dynamodb:Scan" not in on_submissions
+    sqs = [s for s in statements if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    assert {a for s in sqs for a in as_list(s["Action"])} == {"sqs:SendMessage"}
+    assert all(json.dumps(s["Resource"]) == json.dumps({"Fn::GetAtt": ["WorkQueue", "Arn"]}) for s in sqs)
+    assert FUNCTIONS["AdminFunction"]["Environment"]["Variables"]["WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}

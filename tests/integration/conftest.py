@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from devstack.autotask_sim import AutotaskSimulator
 from devstack.resources import provision
+
+from .dispatch_world import World
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -48,3 +51,20 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         yield env
     aws.client.cache_clear()
     aws.table.cache_clear()
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
+    """The Autotask simulator on a free loopback port, with the client's env pointing at it."""
+    simulator = AutotaskSimulator(seed_random=7)
+    simulator.start()
+    for key, value in simulator.client_env().items():
+        monkeypatch.setenv(key, value)
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def world(aws_env: dict[str, str], sim: AutotaskSimulator) -> World:
+    """CreateTicket wired to moto and the simulator (tests/integration/dispatch_world.py)."""
+    return World(sim=sim, env=aws_env)

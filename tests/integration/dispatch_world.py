@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.autotask_sim import DEMO, AutotaskSimulator
+from helpdesk.adapters.autotask_clients import KmsClientFactory
 from helpdesk.adapters.dynamodb_limits import DynamoBreakerStore, DynamoConcurrencyLimiter
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.adapters.s3 import S3AttachmentStore, inline_key
 from helpdesk.dispatch.breaker import TenantBreaker
-from helpdesk.dispatch.clients import KmsClientFactory
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps, LookupCaches
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, receipt_for
 from helpdesk.domain.tenant import AutotaskSettings, Tenant, TicketDefaults

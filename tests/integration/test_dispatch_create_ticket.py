@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from devstack.autotask_sim import AutotaskSimulator
 from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS, WORK_TYPE_REMOTE
 from helpdesk.dispatch.create_ticket import MSG_CONTACT, Outcome, RetryLater
 from helpdesk.domain.submission import SubmissionStatus
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER, note_title
 
 from .dispatch_world import TENANT, World
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
-    simulator = AutotaskSimulator(seed_random=7)
-    simulator.start()
-    for key, value in simulator.client_env().items():
-        monkeypatch.setenv(key, value)
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def world(aws_env: dict[str, str], sim: AutotaskSimulator) -> World:
-    return World(sim=sim, env=aws_env)
 
 
 def _drive(world: World, sid: str, *, max_attempts: int = 10) -> Outcome:

@@ -500,6 +500,8 @@ def test_every_route_the_client_sends_is_in_its_catalogue(sim: AutotaskSimulator
     client.create_ticket_note(tid, "t", "d")
     client.list_ticket_notes(tid, since_id=0, since=datetime.now(UTC) - timedelta(days=1), published_only=True)
     client.create_ticket_attachment(tid, "f.txt", b"x")
+    assert [a.full_path for a in client.find_ticket_attachments(tid)] == ["f.txt"]
+    client.get_resource(1)
     client.ticket_picklists()
     client.note_picklists()
     client.threshold()

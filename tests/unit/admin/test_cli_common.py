@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.cli.common import CliError, Progress, resolve, resource_options
-from helpdesk.cli.main import build_parser
+from helpdesk_cli.common import CliError, Progress, resolve, resource_options
+from helpdesk_cli.main import build_parser
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -143,3 +143,12 @@ def test_stack_outputs_name_the_resources(monkeypatch: pytest.MonkeyPatch) -> No
         assert resources.source == "stack helpdesk-prod"
         with pytest.raises(CliError, match="cannot read stack"):
             resolve(parse("--stack-name", "no-such-stack"))
+
+
+def test_a_redriven_message_keeps_its_tenant_as_message_group() -> None:
+    from helpdesk_cli.dlq import _entry
+
+    body = '{"kind": "submission", "tenant_id": "acme", "submission_id": "s-1"}'
+    assert _entry(0, {"Body": body, "Attributes": {"MessageGroupId": "acme"}})["MessageGroupId"] == "acme"
+    assert _entry(1, {"Body": body})["MessageGroupId"] == "acme"  # sent before groups existed: read from the body
+    assert "MessageGroupId" not in _entry(2, {"Body": "not json"})

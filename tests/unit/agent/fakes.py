@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from helpdesk.cli.agent.retry import Timing
+from helpdesk_cli.agent.retry import Timing
 
 
 class FakeClock:

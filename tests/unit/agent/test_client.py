@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from helpdesk.cli.agent.client import (
+from helpdesk_cli.agent.client import (
     AgentClient,
     AttachmentError,
     RejectedError,
     UnauthorizedError,
     UnreachableError,
 )
-from helpdesk.cli.agent.exitcodes import ExitCode
-from helpdesk.cli.agent.retry import RetryPolicy
+from helpdesk_cli.agent.exitcodes import ExitCode
+from helpdesk_cli.agent.retry import RetryPolicy
 from tests.unit.agent.fakes import FakeClock, ScriptedSession, response
 
 BODY = {"submission_id": "press-abc12345", "msg": "My printer is jammed"}

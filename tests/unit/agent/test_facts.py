@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.cli.agent.facts import (
+from helpdesk_cli.agent.facts import (
     FactSources,
     collect_machine_facts,
     default_route_interface,

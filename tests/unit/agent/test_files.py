@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.cli.agent.client import AttachmentError
-from helpdesk.cli.agent.exitcodes import ExitCode
-from helpdesk.cli.agent.files import (
+from helpdesk_cli.agent.client import AttachmentError
+from helpdesk_cli.agent.exitcodes import ExitCode
+from helpdesk_cli.agent.files import (
     MB,
     LocalFile,
     Mode,

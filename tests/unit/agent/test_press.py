@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from helpdesk.cli import main as cli_main
-from helpdesk.cli.agent.client import AgentClient
-from helpdesk.cli.agent.exitcodes import ExitCode
-from helpdesk.cli.agent.facts import MachineFacts
-from helpdesk.cli.agent.files import MB
-from helpdesk.cli.agent.retry import RetryPolicy
-from helpdesk.cli.press import PressOptions, new_submission_id, press
+from helpdesk_cli import main as cli_main
+from helpdesk_cli.agent.client import AgentClient
+from helpdesk_cli.agent.exitcodes import ExitCode
+from helpdesk_cli.agent.facts import MachineFacts
+from helpdesk_cli.agent.files import MB
+from helpdesk_cli.agent.retry import RetryPolicy
+from helpdesk_cli.press import PressOptions, new_submission_id, press
 from tests.unit.agent.fakes import FakeApi, FakeClock, response
 
 FACTS = MachineFacts(
@@ -247,7 +247,7 @@ def test_the_agent_does_not_import_boto3():
     import subprocess
     import sys
 
-    probe = "import sys, helpdesk.cli.main as m; m.build_parser(); print(any(k.startswith(('boto', 'pydantic')) for k in sys.modules))"
+    probe = "import sys, helpdesk_cli.main as m; m.build_parser(); print(any(k.startswith(('boto', 'pydantic')) for k in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -284,7 +284,7 @@ def test_on_a_terminal_a_missing_email_is_asked_for(monkeypatch, capsys):
         seen["email"] = opts.email
         return 0
 
-    monkeypatch.setattr("helpdesk.cli.press.press", fake_press)
+    monkeypatch.setattr("helpdesk_cli.press.press", fake_press)
 
     code = cli_main.main(["press", "--api-url", "http://127.0.0.1:9/prod", "--key", "hbk_x", "My printer is on fire!"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from helpdesk.cli.agent.client import RetryNotice
-from helpdesk.cli.agent.render import Progress, clean, render_notification, render_outcome
+from helpdesk_cli.agent.client import RetryNotice
+from helpdesk_cli.agent.render import Progress, clean, render_notification, render_outcome
 
 
 def test_clean_strips_escape_sequences_and_control_characters():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpdesk.cli.agent.retry import RetryPolicy, parse_retry_after
+from helpdesk_cli.agent.retry import RetryPolicy, parse_retry_after
 
 
 def test_delays_double_until_the_cap():

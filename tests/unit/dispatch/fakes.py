@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from helpdesk.autotask import errors as at_errors
-from helpdesk.autotask.models import AtCompany, AtConfigurationItem, AtContact, AtFieldInfo, AtTicket, AtTicketNote
+from helpdesk.autotask.models import (
+    AtCompany,
+    AtConfigurationItem,
+    AtContact,
+    AtFieldInfo,
+    AtResource,
+    AtTicket,
+    AtTicketAttachment,
+    AtTicketNote,
+)
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.submission import Submission, TimelineEvent
 from helpdesk.domain.tenant import RulesVersion, Tenant
+from helpdesk.ports import AutotaskClients, AutotaskPort
 
 
 class InMemorySubmissions:
@@ -61,6 +73,20 @@ class InMemorySubmissions:
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         subs = [s for (t, _), s in self.items.items() if t == tenant_id]
         return sorted(subs, key=lambda s: s.created_at, reverse=True)[:limit]
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        from helpdesk.adapters.dynamodb_submissions import sortable
+
+        keyed = sorted(
+            ((f"{sortable(s.created_at)}#{s.submission_id}", s) for (t, _), s in self.items.items() if t == tenant_id),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        keyed = [(k, s) for k, s in keyed if (after is None or k < after) and (since is None or k > sortable(since))]
+        limit = max(1, min(limit, 100))
+        return keyed[:limit], len(keyed) > limit
 
 
 class InMemoryTenants:
@@ -122,7 +148,7 @@ class FakeAutotask:
     stats: Stats = field(default_factory=Stats)
     ok: int = 0  # successful calls (what the breaker asks the client factory)
     calls: list[str] = field(default_factory=list)
-    _ids: Any = field(default_factory=lambda: itertools.count(1000))
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
 
     def _call(self, name: str) -> None:
         self.stats.total += 1
@@ -165,7 +191,11 @@ class FakeAutotask:
         self._call("note_picklists")
         return NotePicklists([_picklist("publish", {"All Autotask Users": 1, "Internal Only": 2})])
 
-    def create_ticket(self, fields: dict[str, Any]) -> int:
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        self._call("billing_codes")
+        return [{"id": 29682801, "name": "Remote Support", "isActive": True, "useType": 1}]
+
+    def create_ticket(self, fields: Mapping[str, Any]) -> int:
         self._call("create_ticket")
         ticket_id = next(self._ids)
         self.tickets[ticket_id] = {**fields, "id": ticket_id, "ticketNumber": f"T2026.{ticket_id}"}
@@ -195,9 +225,11 @@ class FakeAutotask:
             raise at_errors.TransientError("connection reset", maybe_committed=True)
         return note_id
 
-    def list_ticket_notes(self, ticket_id: int) -> list[AtTicketNote]:
+    def list_ticket_notes(
+        self, ticket_id: int, since_id: int | None = None, *, published_only: bool = False
+    ) -> list[AtTicketNote]:
         self._call("list_ticket_notes")
-        return list(self.notes.get(ticket_id, []))
+        return [n for n in self.notes.get(ticket_id, []) if since_id is None or n.id > since_id]
 
     def create_ticket_attachment(self, ticket_id: int, filename: str, data: bytes, title: str | None = None) -> int:
         self._call("create_ticket_attachment")
@@ -207,10 +239,20 @@ class FakeAutotask:
             raise at_errors.TransientError("connection reset", maybe_committed=True)
         return attachment_id
 
-    def query(self, entity: str, filters: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
-        self._call(f"query:{entity}")
-        parent = filters[0]["value"]
-        return [{"id": a["id"], "fullPath": a["fullPath"]} for a in self.attachments.get(parent, [])]
+    def find_ticket_attachments(self, ticket_id: int) -> list[AtTicketAttachment]:
+        self._call("find_ticket_attachments")
+        return [
+            AtTicketAttachment(id=a["id"], parentID=ticket_id, fullPath=a["fullPath"], title=a["fullPath"])
+            for a in self.attachments.get(ticket_id, [])
+        ]
+
+    def get_resource(self, resource_id: int) -> AtResource | None:
+        self._call("get_resource")
+        return None
+
+
+def _fake_autotask_is_the_port(fake: FakeAutotask) -> AutotaskPort:
+    return fake  # mypy (make typecheck) checks the fake against the port the dispatcher uses
 
 
 class FakeClients:
@@ -218,13 +260,17 @@ class FakeClients:
         self.client = client
         self.error = error
 
-    def for_tenant(self, tenant: Tenant) -> FakeAutotask:
+    def for_tenant(self, tenant: Tenant) -> AutotaskPort:
         if self.error is not None:
             raise self.error
         return self.client
 
     def successes(self, tenant_id: str) -> int:
         return self.client.ok
+
+
+def _fake_clients_are_the_port(fake: FakeClients) -> AutotaskClients:
+    return fake
 
 
 class FakeRules:

@@ -88,3 +88,13 @@ def test_receipt_is_derived_verifiable_and_names_its_submission() -> None:
     assert sub.receipt_matches(receipt)
     assert not sub.receipt_matches(receipt + "x") and not sub.receipt_matches("")
     assert receipt not in sub.model_dump_json()
+
+
+def test_documents_stored_with_submission_errors_under_resolved_still_load() -> None:
+    request = SubmissionRequest.model_validate(body())
+    stored = Submission.from_request("acme", request, [], receipt="hbr_x").model_dump(mode="json")
+    stored["resolved"]["submission_errors"] = ["priority 'Urgent' is not a valid priority in Autotask"]
+    loaded = Submission.model_validate(stored)
+    assert loaded.submission_errors == ["priority 'Urgent' is not a valid priority in Autotask"]
+    assert loaded.rules_errors == [] and loaded.rules_outcome is None
+    assert "submission_errors" not in loaded.resolved.model_dump()

@@ -13,8 +13,16 @@
 Item layout (pk / sk), all with TTL `expires_at`:
   LIMIT#<hash of database + integration code> / THREADS#<entity>    slots s0..s2 / o0..o2
   LIMIT#<hash of database>                    / BUDGET#<yyyymmddhh>  n (requests this hour)
-  TENANT#<tenant id>                          / BREAKER              the breaker document (JSON in `doc`)
-The integration code is hashed into the key: it is a credential and never stored in clear.
+  DISPATCH#<tenant id>                        / BREAKER              the breaker document (JSON in `doc`)
+  DISPATCH#<tenant id>                        / INFLIGHT             the tenant's share of the dispatcher:
+                                                                     slots s0..s<n-1> (lease expiry) / o0.. (owner)
+The integration code is hashed into the key: it is a credential and never stored in clear. The dispatcher
+writes only items whose partition key starts with LIMIT# or DISPATCH# (pinned by a dynamodb:LeadingKeys
+condition in template.yaml): it cannot touch tenant profiles, rules or token items.
+- `DynamoTenantLeases`: a tenant's share of the dispatcher's concurrency, the same lease-slot scheme as the
+  thread semaphore (a crashed invocation's lease lapses when the invocation must have ended). Taking a lease
+  costs one conditional UpdateItem when the chosen slot is free; when it is not, the failed write returns the
+  item (ReturnValuesOnConditionCheckFailure) so the second try goes straight to a free slot or gives up.
 """
 
 from __future__ import annotations
@@ -169,18 +177,90 @@ class DynamoConcurrencyLimiter:
 
 
 class DynamoBreakerStore:
-    """Reads and writes the per-tenant breaker document (TENANT#<id> / BREAKER)."""
+    """Reads and writes the per-tenant breaker document (DISPATCH#<id> / BREAKER)."""
 
     def __init__(self, table_name: str) -> None:
         self._table = aws.table(table_name)
 
     def get(self, tenant_id: str) -> str | None:
-        item = self._table.get_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "BREAKER"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key={"pk": f"DISPATCH#{tenant_id}", "sk": "BREAKER"}, ConsistentRead=True).get(
+            "Item"
+        )
         return str(item["doc"]) if item else None
 
     def put(self, tenant_id: str, doc: str, expires_at: int) -> None:
-        item: dict[str, Any] = {"pk": f"TENANT#{tenant_id}", "sk": "BREAKER", "doc": doc, "expires_at": expires_at}
+        item: dict[str, Any] = {"pk": f"DISPATCH#{tenant_id}", "sk": "BREAKER", "doc": doc, "expires_at": expires_at}
         self._table.put_item(Item=item)
 
     def delete(self, tenant_id: str) -> None:
-        self._table.delete_item(Key={"pk": f"TENANT#{tenant_id}", "sk": "BREAKER"})
+        self._table.delete_item(Key={"pk": f"DISPATCH#{tenant_id}", "sk": "BREAKER"})
+
+
+class DynamoTenantLeases:
+    """Implements helpdesk.domain.ports.TenantLeases: at most `slots` concurrent holders per tenant."""
+
+    def __init__(self, table_name: str, *, slots: int, clock: Callable[[], float] = time.time) -> None:
+        self._table = aws.table(table_name)
+        self.slots = max(1, slots)
+        self._clock = clock
+        self.round_trips = 0  # DynamoDB calls made (tests and the benchmark count them)
+
+    @staticmethod
+    def _key(tenant_id: str) -> dict[str, str]:
+        return {"pk": f"DISPATCH#{tenant_id}", "sk": "INFLIGHT"}
+
+    def _take(self, tenant_id: str, slot: int, owner: str, until_ms: int) -> dict[str, Any] | None:
+        """None when taken; otherwise the item as it was (so the caller can see which slots are free)."""
+        now_ms = int(self._clock() * 1000)
+        self.round_trips += 1
+        try:
+            self._table.update_item(
+                Key=self._key(tenant_id),
+                UpdateExpression=f"SET s{slot} = :lease, o{slot} = :me, expires_at = :ttl",
+                ConditionExpression=f"attribute_not_exists(s{slot}) OR s{slot} < :now",
+                ExpressionAttributeValues={
+                    ":lease": until_ms,
+                    ":me": owner,
+                    ":now": now_ms,
+                    ":ttl": until_ms // 1000 + 86400,
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                old: dict[str, Any] = dict(exc.response.get("Item") or {})  # type: ignore[call-overload]
+                return old
+            raise
+        return None
+
+    def try_acquire(self, tenant_id: str, until_epoch_s: float) -> str | None:
+        """A lease handle (`<slot>:<owner>`) valid until `until_epoch_s`, or None when the tenant's share is held."""
+        owner = secrets.token_hex(8)
+        until_ms = int(until_epoch_s * 1000)
+        slot = random.randrange(self.slots)
+        for _ in range(3):  # bounded: a first try, a targeted second, one more if another holder raced us
+            old = self._take(tenant_id, slot, owner, until_ms)
+            if old is None:
+                return f"{slot}:{owner}"
+            now_ms = int(self._clock() * 1000)
+            free = [
+                i for i in range(self.slots) if f"s{i}" not in old or int(next(iter(old[f"s{i}"].values()))) < now_ms
+            ]
+            if not free:
+                return None
+            slot = random.choice(free)
+        return None
+
+    def release(self, tenant_id: str, handle: str) -> None:
+        slot, _, owner = handle.partition(":")
+        self.round_trips += 1
+        try:
+            self._table.update_item(
+                Key=self._key(tenant_id),
+                UpdateExpression=f"REMOVE s{int(slot)}, o{int(slot)}",
+                ConditionExpression=f"o{int(slot)} = :me",
+                ExpressionAttributeValues={":me": owner},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):  # lapsed and taken by another holder: nothing to give back
+                raise

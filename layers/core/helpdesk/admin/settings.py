@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from helpdesk.admin.errors import FieldError, Invalid
 from helpdesk.domain.tenant import (
     NotificationSettings,
+    RulesErrorPolicy,
     Tenant,
     TenantStatus,
     TicketDefaults,
@@ -37,6 +38,11 @@ class SettingsUpdate(BaseModel):
     autotask: AutotaskUpdate | None = None
     defaults: TicketDefaults | None = None
     notifications: NotificationSettings | None = None
+    rules_on_error: RulesErrorPolicy | None = Field(
+        default=None,
+        description="'create' (default): a press whose rules fail still becomes a ticket with the defaults, the "
+        "error named in its note; 'block': the press is refused with the error (the original product's behaviour)",
+    )
     revision: int | None = Field(
         default=None, ge=0, description="The revision you read; if someone saved since, the answer is 409"
     )
@@ -60,6 +66,7 @@ class SettingsView(BaseModel):
     defaults: TicketDefaults
     notifications: NotificationSettings
     rules_version: int
+    rules_on_error: RulesErrorPolicy
     webhooks_registered: bool
     revision: int
     updated_at: datetime
@@ -83,6 +90,7 @@ def view(tenant: Tenant) -> SettingsView:
         defaults=tenant.defaults,
         notifications=tenant.notifications,
         rules_version=tenant.rules_version,
+        rules_on_error=tenant.rules_on_error,
         webhooks_registered=tenant.webhooks is not None,
         revision=tenant.revision,
         updated_at=tenant.updated_at,

@@ -43,7 +43,9 @@ from helpdesk.autotask.models import (
     AtConfigurationItem,
     AtContact,
     AtFieldInfo,
+    AtResource,
     AtTicket,
+    AtTicketAttachment,
     AtTicketNote,
     AtWebhook,
     Threshold,
@@ -623,6 +625,11 @@ class AutotaskClient:
         item = self.get_item("Companies", company_id)
         return AtCompany.model_validate(item) if item else None
 
+    def get_resource(self, resource_id: int) -> AtResource | None:
+        """An Autotask user (technician) by id; None when unknown or not readable."""
+        item = self.get_item("Resources", resource_id)
+        return AtResource.model_validate(item) if item else None
+
     def find_configuration_item(self, hostname: str, company_id: int) -> AtConfigurationItem | None:
         """The active configuration item of `company_id` whose reference title is `hostname` (lowest id)."""
         hostname = hostname.strip()
@@ -741,6 +748,17 @@ class AutotaskClient:
             "data": base64.b64encode(data).decode("ascii"),
         }
         return self.create(f"Tickets/{int(ticket_id)}/Attachments", fields, entity="TicketAttachments")
+
+    def find_ticket_attachments(self, ticket_id: int) -> list[AtTicketAttachment]:
+        """The attachments of a ticket (id, title, file name), lowest id first; at most 100."""
+        rows = self.query(
+            "TicketAttachments",
+            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
+            include_fields=["id", "parentID", "title", "fullPath"],
+            max_records=100,
+            limit=100,
+        )
+        return sorted((AtTicketAttachment.model_validate(r) for r in rows), key=lambda a: a.id)
 
     # --------------------------------------------------------------------------------- picklists
 

@@ -63,6 +63,18 @@ class AtConfigurationItem(_AtModel):
     is_active: bool = Field(default=True, alias="isActive")
 
 
+class AtResource(_AtModel):
+    """`ResourceModel`: an Autotask user (technician); the sync names who changed or answered a ticket."""
+
+    id: int
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p.strip() for p in (self.first_name, self.last_name) if p and p.strip())
+
+
 class AtTicket(_AtModel):
     id: int
     ticket_number: str | None = Field(default=None, alias="ticketNumber")

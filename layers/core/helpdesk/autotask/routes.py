@@ -27,6 +27,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/V1.0/TicketNotes/query"),
     ("GET", "/V1.0/TicketNotes/entityInformation/fields"),
     ("POST", "/V1.0/Tickets/{parentId}/Attachments"),
+    ("POST", "/V1.0/TicketAttachments/query"),
+    ("GET", "/V1.0/Resources/{id}"),
     ("POST", "/V1.0/BillingCodes/query"),
     ("POST", "/V1.0/TicketWebhooks"),
     ("GET", "/V1.0/TicketWebhooks/{id}"),
@@ -85,6 +87,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "isActive",
     ),
     "CompanyModel": ("id", "companyName", "isActive"),
+    "ResourceModel": ("id", "firstName", "lastName"),
     "ConfigurationItemModel": ("id", "companyID", "referenceTitle", "isActive"),
     "TicketModel": (
         "id",

@@ -26,7 +26,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,22 +34,32 @@ from typing import Any, Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import RuleResult, RulesRequest
+from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.refusals import Repair, parse_refusal, repair_fields
+from helpdesk.domain.rules import (
+    READ_WRITE_VARIABLES,
+    Classification,
+    RuleResult,
+    RulesFunctionFailed,
+    RulesRequest,
+)
 from helpdesk.domain.submission import (
+    MAX_RECORDED_ERRORS,
     ResolvedContext,
+    RulesOutcome,
     Submission,
     SubmissionRepository,
     SubmissionStatus,
     TimelineEvent,
     TimelineEventKind,
 )
-from helpdesk.domain.tenant import Tenant
-from helpdesk.domain.ticket import build_ticket, note_title, rule_input
+from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
+from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
-from .clients import ClientFactory, TenantNotConfigured
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
@@ -83,15 +93,17 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
-class RulesFailed(RetryLater):
-    """The rules function could not run the rules (crash, timeout): retry later."""
+@dataclass(frozen=True)
+class RulesDecision:
+    """What the rules step means for the ticket (from the outcome recorded on the submission)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, None)
-
-
-class RulesRejected(RuntimeError):
-    """The rules function refused our request (a contract mismatch): permanent."""
+    variables: dict[str, Any]
+    block: str | None = None
+    """Do not create the ticket; show this text to the end user."""
+    errors: list[str] = field(default_factory=list)
+    """Rules errors the ticket was created despite (named in the internal note)."""
+    submission_errors: list[str] = field(default_factory=list)
+    """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
 
 
 class RulesRunner(Protocol):
@@ -122,7 +134,7 @@ class LookupCaches:
 class DispatchDeps:
     tenants: TenantRepository
     submissions: SubmissionRepository
-    clients: ClientFactory
+    clients: AutotaskClients
     rules: RulesRunner
     blobs: BlobReader
     breaker: TenantBreaker
@@ -138,6 +150,9 @@ class DispatchDeps:
     # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
     # the middle of a batch would instead hold every record of the batch until the visibility timeout.
     time_left: Callable[[], float] = lambda: math.inf
+    # ai_categorize: the model (None: every classification fails softly) and the per-tenant answer cache.
+    classifier: Classifier | None = None
+    classification_cache: ClassificationCache | None = None
 
 
 PERMANENT_CREDENTIALS = (
@@ -185,15 +200,13 @@ class CreateTicket:
         sub = self._claim(sub, now)
         requests_before = 0
         successes_before = d.clients.successes(tenant.tenant_id)
-        client: Any = None
+        client: AutotaskPort | None = None
         try:
             client = d.clients.for_tenant(tenant)
             requests_before = client.stats.total
             outcome, sub = self._run(sub, tenant, client)
         except TenantNotConfigured as exc:
             return self._fail(self._reload(sub), MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
-        except RulesRejected as exc:
-            return self._fail(self._count(self._reload(sub), client, requests_before), MSG_UNAVAILABLE, str(exc))
         except at_errors.AutotaskError as exc:
             sub = self._reload(sub)
             sub = self._count(sub, client, requests_before)
@@ -252,7 +265,7 @@ class CreateTicket:
             self._event(claimed, TimelineEventKind.CREATING, "Creating your ticket.", visible=False)
         return claimed
 
-    def _count(self, sub: Submission, client: Any, before: int, *, final: bool = False) -> Submission:
+    def _count(self, sub: Submission, client: AutotaskPort | None, before: int, *, final: bool = False) -> Submission:
         spent = (client.stats.total - before) if client is not None else 0
         if spent <= 0:
             return sub
@@ -306,6 +319,7 @@ class CreateTicket:
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
         if last:
             changes["message"] = MSG_DELAYED
+            changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
             sub = self._save(sub, **changes)
         if last:
@@ -317,7 +331,7 @@ class CreateTicket:
         return Outcome.SKIPPED
 
     # ------------------------------------------------------------------------------------- the work
-    def _run(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+    def _run(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         if sub.progress.ticket_id is None:
             outcome, sub = self._create(sub, tenant, client)
             if outcome is not Outcome.CREATED:
@@ -346,7 +360,7 @@ class CreateTicket:
         self.deps.metric("TicketsCreated", 1)
         return Outcome.CREATED, sub
 
-    def _resolve(self, sub: Submission, tenant: Tenant, client: Any) -> ResolvedContext | None:
+    def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
         self._check_time()
         caches, tid = self.deps.caches, tenant.tenant_id
         contact = self._contact(client, tid, sub.contact.email)
@@ -379,7 +393,7 @@ class CreateTicket:
             catch_all_used=catch_all,
         )
 
-    def _contact(self, client: Any, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
+    def _contact(self, client: AutotaskPort, tenant_id: str, email: str) -> tuple[int, int | None, str] | None:
         key = (tenant_id, email.casefold())
         cache = self.deps.caches.contacts
         hit = cache.get(key)
@@ -390,44 +404,105 @@ class CreateTicket:
         cache.put(key, value)
         return None if value == NOT_FOUND else value
 
-    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> dict[str, Any]:
-        if tenant.rules_version <= 0:
-            return {"variables": variables, "exception": None, "warnings": []}
-        key = (tenant.tenant_id, tenant.rules_version)
+    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> tuple[Submission, RulesDecision]:
+        """Run the tenant's rules once per submission and record the outcome on it; a retry of a later step
+        (create, note, attachments) reuses the recorded outcome and never runs, or waits for, the rules again.
+
+        A failure (run-time error, limit, the rules function crashing or timing out) is final for this step: by
+        default the ticket is created as if no rules had run and the error is named in its note; with
+        `rules_on_error = block` the press is refused with the error (the original product's behaviour). Only an
+        intentional `exception = '...'` blocks under both."""
+        outcome = sub.rules_outcome
+        if outcome is None:
+            outcome, errors, warnings = self._evaluate_rules(tenant, variables)
+            resolved = sub.resolved.model_copy(update={"rule_warnings": warnings})
+            sub = self._save(sub, rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            if outcome.failed:
+                self.deps.metric("RulesErrors", 1)
+                self.deps.log("rules failed", {"rules_errors": errors[:3]})
+        if outcome.exception is not None:
+            return sub, RulesDecision(variables, block=outcome.exception)
+        if outcome.failed:
+            errors = sub.rules_errors or ["the rules failed"]
+            if tenant.rules_on_error is RulesErrorPolicy.BLOCK:
+                first = errors[0]
+                return sub, RulesDecision(
+                    variables, block=("Rules error on " if first.startswith("line ") else "Rules error: ") + first
+                )
+            return sub, RulesDecision(variables, errors=list(errors))
+        merged = dict(variables)
+        merged.update(outcome.changed)
+        return sub, RulesDecision(
+            merged, submission_errors=[submission_error(c) for c in outcome.classifications if c.error]
+        )
+
+    def _evaluate_rules(self, tenant: Tenant, variables: dict[str, Any]) -> tuple[RulesOutcome, list[str], list[str]]:
+        """(outcome, rules errors, warnings) of one evaluation. Raises only what a retry can fix (the rules
+        function unreachable or throttled)."""
+        version = tenant.rules_version
+        if version <= 0:
+            return RulesOutcome(version=0), [], []
+        key = (tenant.tenant_id, version)
         source = self.deps.caches.rules.get(key)
         if source is None:
-            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version)
+            rules = self.deps.tenants.get_rules_version(tenant.tenant_id, version)
             source = rules.source if rules else ""
             self.deps.caches.rules.put(key, source)
         if not source.strip():
-            return {"variables": variables, "exception": None, "warnings": []}
+            return RulesOutcome(version=version), [], []
         started = time.monotonic()
-        request = RulesRequest(
-            action="evaluate",
-            tenant_id=tenant.tenant_id,
-            version=str(tenant.rules_version),
-            source=source,
-            variables=variables,
-        )
-        raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
-        try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            raise RulesFailed("the rules function answered with an unexpected shape") from None
-        if result.status == "internal_error":
-            raise RulesFailed(f"the rules function failed: {result.request_error or 'internal error'}")
-        if result.status == "invalid_request":
-            raise RulesRejected(f"the rules function refused the request: {result.request_error}")
-        merged = dict(variables)
-        merged.update(result.variables or {})
-        return {
-            "variables": merged,
-            "exception": result.exception if result.exception not in (None, "") else None,
-            "warnings": [w.message for w in result.warnings][:20],
-        }
+        failed = RulesOutcome(version=version, failed=True)
 
-    def _create(self, sub: Submission, tenant: Tenant, client: Any) -> tuple[Outcome, Submission]:
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            request = RulesRequest(
+                action="evaluate",
+                tenant_id=tenant.tenant_id,
+                version=str(version),
+                source=source,
+                variables=variables,
+                classifications=list(answers),
+            )
+            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
+            try:
+                return RuleResult.model_validate(raw)
+            except ValueError:
+                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+
+        triage = Triage(
+            self.deps.classifier,
+            self.deps.classification_cache,
+            time_left=self.deps.time_left,
+            metric=self.deps.metric,
+        )
+        try:
+            triaged = triage.run(tenant.tenant_id, run)
+        except (RulesFunctionFailed, TriageError) as exc:
+            return failed, [str(exc)[:500]], []
+        finally:
+            self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
+        if triaged.runs > 1:
+            self.deps.metric("RulesRuns", triaged.runs)
+        result = triaged.result
+        failed = failed.model_copy(update={"classifications": triaged.classifications})
+        warnings = [w.message for w in result.warnings][:20]
+        if result.status != "ok":
+            what = "failed" if result.status == "internal_error" else "refused the request"
+            return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
+        if result.error is not None:
+            where = f"line {result.error.line}: " if result.error.line else ""
+            return failed, [f"{where}{result.error.message}"[:500]], warnings
+        changed = {
+            name: value
+            for name, value in (result.variables or {}).items()
+            if name in result.changed and name in READ_WRITE_VARIABLES
+        }
+        exception = result.exception if result.exception not in (None, "") else None
+        outcome = RulesOutcome(
+            version=version, changed=changed, exception=exception, classifications=triaged.classifications
+        )
+        return outcome, [], warnings
+
+    def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
         if resolved is None:
             email = tenant.autotask.unregistered_email
@@ -438,10 +513,10 @@ class CreateTicket:
         variables = rule_input(
             sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
         )
-        ruled = self._rules(sub, tenant, variables)
-        resolved = resolved.model_copy(update={"rule_warnings": ruled["warnings"]})
-        if ruled["exception"]:
-            text = ruled["exception"][:1000]
+        sub, ruled = self._rules(sub, tenant, variables)
+        resolved = resolved.model_copy(update={"rule_warnings": sub.resolved.rule_warnings})
+        if ruled.block is not None:
+            text = ruled.block[:1000]
             self._save(
                 sub,
                 status=SubmissionStatus.BLOCKED,
@@ -459,17 +534,19 @@ class CreateTicket:
         draft = build_ticket(
             sub,
             tenant.defaults,
-            ruled["variables"],
+            ruled.variables,
             picklists,
             company_id=resolved.company_id or 0,
             contact_id=resolved.contact_id,
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
+            rules_errors=ruled.errors,
+            submission_errors=ruled.submission_errors,
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:
             self.deps.metric("SubmissionErrors", len(draft.submission_errors))
-        resolved = resolved.model_copy(update={"submission_errors": draft.submission_errors})
+        submission_errors = draft.submission_errors[:MAX_RECORDED_ERRORS]
 
         ticket_id: int | None = None
         number: str | None = None
@@ -478,30 +555,79 @@ class CreateTicket:
             if existing is not None:
                 ticket_id, number = existing.id, existing.ticket_number
                 self.deps.metric("DuplicateCreatesAvoided", 1)
+        note_text = draft.note_text
         if ticket_id is None:
             sub = self._save(
                 sub,
                 resolved=resolved,
-                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
+                submission_errors=submission_errors,
+                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": note_text}),
             )
             try:
-                ticket_id = client.create_ticket(draft.fields)
-            except at_errors.AutotaskError as exc:
-                if getattr(exc, "maybe_committed", False) and not exc.retryable:
-                    exc = at_errors.TransientError(str(exc), maybe_committed=True)
-                raise exc from None
+                ticket_id = self._send_create(client, draft.fields)
+            except at_errors.ValidationError_ as exc:
+                # Autotask refused a field: replace or drop it and try once more (never lose the ticket for it)
+                repaired = self._repair(client, tenant, draft.fields, exc)
+                if repaired is None:
+                    raise
+                self.deps.metric("RefusedFieldsReplaced", len(repaired.errors))
+                submission_errors = [*draft.submission_errors, *repaired.errors][:MAX_RECORDED_ERRORS]
+                note_text = internal_note(
+                    sub,
+                    catch_all_used=resolved.catch_all_used,
+                    priv_append=str(ruled.variables.get("priv_append") or ""),
+                    submission_errors=[*draft.submission_errors, *repaired.errors],
+                    rules_errors=ruled.errors,
+                )
+                # exactly once: whatever happened to the refused create, look for the ticket before sending again
+                existing = client.find_ticket_by_external_id(sub.submission_id)
+                if existing is not None:
+                    ticket_id, number = existing.id, existing.ticket_number
+                    self.deps.metric("DuplicateCreatesAvoided", 1)
+                else:
+                    sub = self._save(
+                        sub,
+                        submission_errors=submission_errors,
+                        progress=sub.progress.model_copy(update={"note_text": note_text}),
+                    )
+                    ticket_id = self._send_create(client, repaired.fields)
         progress = sub.progress.model_copy(
             update={
                 "ticket_id": ticket_id,
                 "ticket_number": number,
-                "note_text": draft.note_text,
+                "note_text": note_text,
                 "create_attempted": True,
             }
         )
-        sub = self._save(sub, resolved=resolved, progress=progress)
+        sub = self._save(sub, resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED, sub
 
-    def _publish_internal(self, client: Any, tenant_id: str) -> int:
+    @staticmethod
+    def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
+        try:
+            return int(client.create_ticket(fields))
+        except at_errors.AutotaskError as exc:
+            if getattr(exc, "maybe_committed", False) and not exc.retryable:
+                exc = at_errors.TransientError(str(exc), maybe_committed=True)
+            raise exc from None
+
+    def _repair(
+        self, client: AutotaskPort, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
+    ) -> Repair | None:
+        """Autotask's refusal read field by field (helpdesk.domain.refusals); None when a retry cannot help."""
+        refusals, repairable = parse_refusal(exc.errors or ([exc.detail] if exc.detail else []))
+        if not repairable or not refusals:
+            return None
+        self._check_time()
+
+        def active_work_types() -> list[int]:
+            return [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+
+        return repair_fields(
+            fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
+        )
+
+    def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)
         if cached is not None:
             return cached
@@ -516,7 +642,7 @@ class CreateTicket:
         self.deps.caches.publish.put(tenant_id, value)
         return value
 
-    def _note(self, sub: Submission, client: Any) -> Submission:
+    def _note(self, sub: Submission, client: AutotaskPort) -> Submission:
         p = sub.progress
         if p.note_id is not None or p.note_skipped:
             return sub
@@ -535,7 +661,7 @@ class CreateTicket:
         note_id = client.create_ticket_note(p.ticket_id, title, p.note_text, publish=publish)
         return self._save(sub, progress=sub.progress.model_copy(update={"note_id": note_id}))
 
-    def _attachments(self, sub: Submission, client: Any) -> Submission:
+    def _attachments(self, sub: Submission, client: AutotaskPort) -> Submission:
         ticket_id = sub.progress.ticket_id
         assert ticket_id is not None
         for attachment in sub.attachments:
@@ -572,15 +698,8 @@ class CreateTicket:
             sub = self._save(sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
         return sub
 
-    def _find_attachment(self, client: Any, ticket_id: int, name: str) -> int | None:
-        rows = client.query(
-            "TicketAttachments",
-            [{"op": "eq", "field": "parentID", "value": int(ticket_id)}],
-            include_fields=["id", "title", "fullPath"],
-            max_records=100,
-            limit=100,
-        )
-        for row in rows:
-            if row.get("fullPath") == name or row.get("title") == name:
-                return int(row["id"])
+    def _find_attachment(self, client: AutotaskPort, ticket_id: int, name: str) -> int | None:
+        for attachment in client.find_ticket_attachments(ticket_id):
+            if name in (attachment.full_path, attachment.title):
+                return attachment.id
         return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
@@ -29,9 +29,9 @@ from helpdesk.domain.tenant import Tenant
 from helpdesk.domain.ticket import note_title
 from helpdesk.domain.work import SyncWork
 from helpdesk.notifications.sync_model import Reply, SyncState, TicketSnapshot, diff, initial_state
+from helpdesk.ports import AutotaskPort, TenantNotConfigured
 
 from .breaker import credentials_fingerprint
-from .clients import TenantNotConfigured
 from .create_ticket import MSG_UNAVAILABLE, PERMANENT_CREDENTIALS, DispatchDeps, RetryLater
 
 MAX_NOTES_PER_SYNC = 50
@@ -83,7 +83,7 @@ class SyncTicket:
         )
         state = self._flush(sub, state)
 
-        client: Any = None
+        client: AutotaskPort | None = None
         before = 0
         try:
             client = d.clients.for_tenant(tenant)
@@ -139,7 +139,7 @@ class SyncTicket:
         return fresh
 
     def _read(
-        self, client: Any, tenant: Tenant, sub: Submission, ticket_id: int, state: SyncState
+        self, client: AutotaskPort, tenant: Tenant, sub: Submission, ticket_id: int, state: SyncState
     ) -> tuple[TicketSnapshot | None, list[Reply]]:
         ticket = client.get_ticket(ticket_id)
         if ticket is None:
@@ -179,7 +179,7 @@ class SyncTicket:
         )
         return snapshot, replies
 
-    def _resource_name(self, client: Any, tenant: Tenant, resource_id: int | None) -> str | None:
+    def _resource_name(self, client: AutotaskPort, tenant: Tenant, resource_id: int | None) -> str | None:
         """`Resources/{id}` first + last name, cached; None when unknown or not readable (a fallback is used)."""
         if not resource_id:
             return None
@@ -187,15 +187,13 @@ class SyncTicket:
         hit = self.resource_names.get(key)
         if hit is not None:
             return hit or None
-        name = ""
         try:
-            item = client.get_item("Resources", int(resource_id))
+            resource = client.get_resource(int(resource_id))
         except at_errors.AutotaskError as exc:
             if exc.retryable:
                 raise
-            item = None
-        if isinstance(item, dict):
-            name = " ".join(str(item.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
+            resource = None
+        name = resource.full_name if resource is not None else ""
         self.resource_names.put(key, name[:100])
         return name[:100] or None
 

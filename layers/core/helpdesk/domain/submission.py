@@ -19,10 +19,12 @@ import json
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from helpdesk.domain.rules import MAX_CATEGORIZE_CALLS, Classification
 
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
@@ -269,8 +271,29 @@ class ResolvedContext(BaseModel):
     business_name: str | None = None
     configuration_item_id: int | None = None
     catch_all_used: bool = False
-    submission_errors: list[str] = Field(default_factory=list)
     rule_warnings: list[str] = Field(default_factory=list)
+
+
+MAX_RECORDED_ERRORS = 20
+
+
+class RulesOutcome(BaseModel):
+    """The rules step of one submission, recorded once when it ends: a retry of a later step (ticket create,
+    note, attachments) reuses it and never runs, or waits for, the rules again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=0, description="the rules version that ran (0: the tenant had no rules)")
+    changed: dict[str, JsonValue] = Field(
+        default_factory=dict, description="read/write variables the rules set (empty when they failed)"
+    )
+    exception: str | None = Field(default=None, description="an intentional `exception = '...'`: blocks the ticket")
+    failed: bool = Field(default=False, description="the rules failed (run-time error, limit, rules function error)")
+    classifications: list[Classification] = Field(
+        default_factory=list,
+        max_length=MAX_CATEGORIZE_CALLS,
+        description="the ai_categorize answers the rules used (scores, model, error), for the admin and the replay",
+    )
 
 
 class Submission(BaseModel):
@@ -295,13 +318,48 @@ class Submission(BaseModel):
     error: str | None = Field(default=None, description="for the MSP admin: what went wrong (no secrets)")
     progress: TicketProgress = Field(default_factory=TicketProgress)
     resolved: ResolvedContext = Field(default_factory=ResolvedContext)
+    rules_outcome: RulesOutcome | None = Field(
+        default=None, description="the rules step's result, once it has run (never re-run for this submission)"
+    )
+    rules_errors: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_RECORDED_ERRORS,
+        description="for the MSP admin: why the rules failed ('line 6: ValueError: ...'); the ticket was still "
+        "created with the tenant's defaults unless the tenant blocks on rules errors",
+    )
+    submission_errors: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_RECORDED_ERRORS,
+        description="for the MSP admin: ticket fields that fell back or were dropped (the note's [Submission Errors])",
+    )
     attempts: int = Field(default=0, ge=0, description="dispatch attempts so far")
+    dead_lettered_at: datetime | None = Field(
+        default=None, description="the dispatcher gave up retrying: its work message went to the dead-letter queue"
+    )
+    requeued_at: datetime | None = Field(default=None, description="an admin last sent a fresh work message")
+    requeues: int = Field(default=0, ge=0, description="how often an admin re-queued it")
     lease_owner: str | None = Field(default=None, description="the dispatcher run working on it right now")
     lease_until: datetime | None = Field(default=None, description="when that run's claim lapses (crash safety)")
     autotask_requests: int = Field(default=0, ge=0, description="Autotask requests spent on this submission")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     revision: int = Field(default=0, ge=0, description="optimistic-locking counter, bumped on every save")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        """Documents stored before `submission_errors` moved from `resolved` to the submission still load."""
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("resolved"), dict)
+            and "submission_errors" in data["resolved"]
+        ):
+            resolved = dict(data["resolved"])
+            moved = resolved.pop("submission_errors")
+            data = {**data, "resolved": resolved}
+            if not data.get("submission_errors"):
+                data["submission_errors"] = moved
+        return data
 
     @property
     def ticket_id(self) -> int | None:
@@ -463,4 +521,11 @@ class SubmissionRepository(Protocol):
 
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         """The tenant's newest submissions first (admin views, ops)."""
+        ...
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        """Up to `limit` (<= 100) submissions newest first, each with its position (`<created>#<id>`), starting
+        after the position `after`, only those created after `since`; and whether more follow."""
         ...

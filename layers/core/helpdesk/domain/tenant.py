@@ -41,6 +41,17 @@ class TicketDefaults(BaseModel):
     worktype: int | None = Field(default=None, ge=0, description="Autotask allocation code id (billingCodeID)")
 
 
+class RulesErrorPolicy(StrEnum):
+    """What a press gets when the tenant's Dispatcher Rules fail at run time (error, limit, rules function down).
+
+    `create` (default): the ticket is created as if no rules had run (the tenant's defaults) and the error is named
+    in its internal note and on the submission. `block`: the original product's behaviour, the press is refused
+    with the error text. An intentional `exception = '...'` blocks under both."""
+
+    CREATE = "create"
+    BLOCK = "block"
+
+
 class NotificationEvent(StrEnum):
     CREATED = "created"
     STATUS_CHANGED = "status_changed"
@@ -109,6 +120,9 @@ class Tenant(BaseModel):
     defaults: TicketDefaults = Field(default_factory=TicketDefaults)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     rules_version: int = Field(default=0, ge=0, description="Active Dispatcher Rules version; 0 = no rules")
+    rules_on_error: RulesErrorPolicy = Field(
+        default=RulesErrorPolicy.CREATE, description="create the ticket with the defaults, or block, when rules fail"
+    )
     webhook_secret_ciphertext: str | None = Field(default=None, description="KMS ciphertext of the webhook HMAC key")
     webhooks: WebhookRegistration | None = None
     callout_token_ciphertext: str | None = Field(

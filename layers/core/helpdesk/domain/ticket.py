@@ -22,6 +22,7 @@ MAX_DESCRIPTION = 8000
 MAX_NOTE = 32_000
 NOTE_TITLE_PREFIX = "Helpdesk Buttons submission"
 SUBMISSION_ERRORS_HEADER = "[Submission Errors]"
+RULES_ERROR_PREFIX = "[Rules error]"
 
 # rules variable -> (Autotask Tickets field, human name, parent picklist field)
 PICKLIST_VARIABLES: tuple[tuple[str, str, str], ...] = (
@@ -184,11 +185,14 @@ def build_ticket(
     configuration_item_id: int | None,
     catch_all_used: bool,
     rule_warnings: list[str] | None = None,
+    rules_errors: list[str] | None = None,
+    submission_errors: list[str] | None = None,
 ) -> TicketDraft:
     """Map labels to values and assemble the ticket and its internal note.
 
-    `variables` are the rules' output (or `rule_input(...)` when the tenant has no rules)."""
-    errors: list[str] = []
+    `variables` are the rules' output (or `rule_input(...)` when the tenant has no rules); `submission_errors`
+    are problems found before mapping (e.g. a failed ai_categorize), listed first under "[Submission Errors]"."""
+    errors: list[str] = list(submission_errors or [])
     fields: dict[str, Any] = {"companyID": int(company_id), "externalID": submission.submission_id}
     if contact_id is not None:
         fields["contactID"] = int(contact_id)
@@ -220,6 +224,7 @@ def build_ticket(
         priv_append=_text(variables.get("priv_append")),
         submission_errors=errors,
         warnings=rule_warnings or [],
+        rules_errors=rules_errors or [],
     )
     return TicketDraft(
         fields=fields, note_title=note_title(submission.submission_id), note_text=note, submission_errors=errors
@@ -233,6 +238,7 @@ def internal_note(
     priv_append: str,
     submission_errors: list[str],
     warnings: list[str] | None = None,
+    rules_errors: list[str] | None = None,
 ) -> str:
     m = submission.machine
     user = "\\".join(p for p in (m.domain, m.username) if p)
@@ -253,6 +259,12 @@ def internal_note(
             f"E-mail: {c.email}",
             f"Phone: {c.phone or '-'}",
             f"Business: {c.business_name or '-'}",
+        ]
+    if rules_errors:
+        lines += [
+            "",
+            *[f"{RULES_ERROR_PREFIX} {e}" for e in rules_errors],
+            "(the Dispatcher Rules failed: this ticket was created with the default values, as if no rules had run)",
         ]
     if priv_append.strip():
         lines += ["", "[Dispatcher Rules]", priv_append.strip()]

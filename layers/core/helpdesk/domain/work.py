@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 class _Work(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     tenant_id: str = Field(min_length=1, max_length=64)
+    # Attempts made on earlier copies of this message: a copy re-sent because its tenant held its whole share of
+    # the dispatcher (helpdesk.dispatch.fairness) keeps the count, so deferring never resets the retry bound.
+    attempts: int = Field(default=0, ge=0, le=1000)
 
 
 class SubmissionWork(_Work):
@@ -37,4 +40,4 @@ def parse_work(body: str) -> SubmissionWork | SyncWork:
 
 
 def dump_work(message: SubmissionWork | SyncWork) -> str:
-    return message.model_dump_json()
+    return message.model_dump_json(exclude={"attempts"} if message.attempts == 0 else None)

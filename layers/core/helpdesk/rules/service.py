@@ -150,7 +150,12 @@ class RulesService:
         test = request.action == "test"
         before = self.engine.misses
         ev = self.engine.evaluate(
-            request.tenant_id, request.version, request.source, request.variables, include_helpers=test
+            request.tenant_id,
+            request.version,
+            request.source,
+            request.variables,
+            include_helpers=test,
+            classifications=request.classifications,
         )
         cached = self.engine.misses == before
         errors: list[RuleDiagnostic] = []
@@ -160,7 +165,7 @@ class RulesService:
             errors = [_diag(d) for d in all_diags if d.severity == "error"]
             valid = not errors
         limit = (self.hard_limits or DEFAULT_HARD_LIMITS).max_result_bytes
-        if not _fits([ev.variables, ev.helpers if test else None, ev.output if test else None, ev.exception], limit):
+        if not _fits([None if ev.pending else ev.variables, ev.helpers if test else None, ev.output if test else None, ev.exception], limit):
             return self._too_large(request, limit, valid)
         return self._result(request, ev, valid=valid, errors=errors, cached=cached)
 
@@ -226,6 +231,22 @@ class RulesService:
         request: RulesRequest, ev: Evaluation, *, valid: bool | None, errors: list[RuleDiagnostic], cached: bool
     ) -> RuleResult:
         test = request.action == "test"
+        if ev.pending:  # stopped at an unanswered ai_categorize: nothing here may be submitted
+            return RuleResult(
+                action=request.action,
+                tenant_id=request.tenant_id,
+                version=request.version,
+                valid=valid,
+                errors=errors,
+                warnings=[_diag(d) for d in ev.warnings],
+                variables=None,
+                output=ev.output if test else [],
+                duration_ms=round(ev.duration_ms, 3),
+                steps=ev.steps,
+                compile_cached=cached,
+                pending_classifications=ev.pending,
+                classifications=ev.classifications,
+            )
         return RuleResult(
             action=request.action,
             tenant_id=request.tenant_id,
@@ -242,4 +263,5 @@ class RulesService:
             duration_ms=round(ev.duration_ms, 3),
             steps=ev.steps,
             compile_cached=cached,
+            classifications=ev.classifications,
         )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from helpdesk.admin.service import AdminService
-from helpdesk.cli.common import Resources
+from helpdesk_cli.common import Resources
 
 
 def admin_service(resources: Resources, *, need_kms: bool = False) -> AdminService:
     from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
     from helpdesk.adapters.kms import KmsSecretBox
     from helpdesk.admin.gateway import client_gateway
-    from helpdesk.admin.rules_local import LocalRulesRunner
+    from helpdesk_cli.rules_local import LocalRulesRunner
 
     key = resources.need("credentials_key_id") if need_kms else (resources.credentials_key_id or "unset")
     return AdminService(

@@ -4,7 +4,7 @@
         --name "Ann Smith" --email ann@contoso.com [--api-url URL --key hbk_...] [--watch]
 
 Progress goes to stderr; the outcome line (or, with --json, the final status document) goes to stdout.
-Exit codes: see helpdesk.cli.agent.exitcodes.ExitCode and docs/agent.md.
+Exit codes: see helpdesk_cli.agent.exitcodes.ExitCode and docs/agent.md.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from helpdesk.cli.agent.client import AgentClient, AgentError, NotFoundError, UnreachableError
-from helpdesk.cli.agent.exitcodes import ExitCode
-from helpdesk.cli.agent.facts import MachineFacts, collect_machine_facts
-from helpdesk.cli.agent.files import LocalFile, Mode, load_attachments, plan_attachments
-from helpdesk.cli.agent.render import FINAL_STATUSES, Progress, clean, render_notification, render_outcome
-from helpdesk.cli.agent.retry import RetryPolicy, Timing
+from helpdesk_cli.agent.client import AgentClient, AgentError, NotFoundError, UnreachableError
+from helpdesk_cli.agent.exitcodes import ExitCode
+from helpdesk_cli.agent.facts import MachineFacts, collect_machine_facts
+from helpdesk_cli.agent.files import LocalFile, Mode, load_attachments, plan_attachments
+from helpdesk_cli.agent.render import FINAL_STATUSES, Progress, clean, render_notification, render_outcome
+from helpdesk_cli.agent.retry import RetryPolicy, Timing
 
 SUBMISSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE = 8000

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from helpdesk.cli.common import Progress, ask, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import Progress, ask, emit_json, resolve, resource_options, run_command, table
 
 MAX_PEEK = 1000
 
@@ -104,6 +104,15 @@ def show_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _entry(index: int, message: dict[str, Any]) -> dict[str, Any]:
+    """A redriven message keeps its tenant's MessageGroupId (fair-queue order), read back from the body if missing."""
+    entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
+    group = (message.get("Attributes") or {}).get("MessageGroupId") or summarize(message["Body"]).get("tenant_id")
+    if isinstance(group, str) and group:
+        entry["MessageGroupId"] = group
+    return entry
+
+
 def redrive_dlq(args: argparse.Namespace) -> int:
     res = resolve(args)
     dlq, work = res.need("dead_letter_queue_url"), res.need("work_queue_url")
@@ -124,7 +133,11 @@ def redrive_dlq(args: argparse.Namespace) -> int:
             break
         want = min(10, total - moved)
         messages = sqs.receive_message(
-            QueueUrl=dlq, MaxNumberOfMessages=want, VisibilityTimeout=60, WaitTimeSeconds=1
+            QueueUrl=dlq,
+            MaxNumberOfMessages=want,
+            VisibilityTimeout=60,
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["MessageGroupId"],
         ).get("Messages", [])
         if not messages:
             empty += 1
@@ -132,7 +145,7 @@ def redrive_dlq(args: argparse.Namespace) -> int:
         empty = 0
         sent = sqs.send_message_batch(
             QueueUrl=work,
-            Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)],
+            Entries=[_entry(i, m) for i, m in enumerate(messages)],
         )
         ok_ids = {e["Id"] for e in sent.get("Successful", [])}
         failed += len(sent.get("Failed", []))

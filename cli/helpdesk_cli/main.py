@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
-    "helpdesk.cli.press",
-    "helpdesk.cli.tenants",
-    "helpdesk.cli.keys",
-    "helpdesk.cli.settings",
-    "helpdesk.cli.dlq",
-    "helpdesk.cli.submissions",
+    "helpdesk_cli.press",
+    "helpdesk_cli.tenants",
+    "helpdesk_cli.keys",
+    "helpdesk_cli.settings",
+    "helpdesk_cli.dlq",
+    "helpdesk_cli.submissions",
 )
 
 

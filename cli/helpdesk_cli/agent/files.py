@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from helpdesk.cli.agent.client import AttachmentError
+from helpdesk_cli.agent.client import AttachmentError
 
 MB = 1024 * 1024
 MAX_ATTACHMENT_BYTES = 6 * MB

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk.cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +64,7 @@ def create_tenant(args: argparse.Namespace) -> int:
 
 
 def _service(res: Any) -> Any:
-    from helpdesk.cli.ops import admin_service
+    from helpdesk_cli.ops import admin_service
 
     return admin_service(res)
 

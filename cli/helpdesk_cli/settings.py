@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpdesk.cli.common import CliError, emit_json, resolve, resource_options, run_command
+from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command
 
 FORMAT = "helpdesk-settings/1"
 
@@ -61,7 +61,7 @@ def export_document(service: Any, tenant_id: str) -> dict[str, Any]:
 
 def export_settings(args: argparse.Namespace) -> int:
     from helpdesk.admin.errors import NotFound
-    from helpdesk.cli.ops import admin_service
+    from helpdesk_cli.ops import admin_service
 
     service = admin_service(resolve(args))
     try:
@@ -81,8 +81,8 @@ def import_settings(args: argparse.Namespace) -> int:
 
     from helpdesk.admin.errors import AdminError
     from helpdesk.admin.settings import SettingsUpdate
-    from helpdesk.cli.ops import admin_service
     from helpdesk.domain.tenant import Tenant
+    from helpdesk_cli.ops import admin_service
 
     raw = sys.stdin.read() if args.file == "-" else _read(args.file)
     try:

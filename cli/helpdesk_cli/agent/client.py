@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import requests
 
-from helpdesk.cli.agent.exitcodes import ExitCode
-from helpdesk.cli.agent.retry import RETRYABLE_STATUSES, RetryPolicy, Timing, parse_retry_after
+from helpdesk_cli.agent.exitcodes import ExitCode
+from helpdesk_cli.agent.retry import RETRYABLE_STATUSES, RetryPolicy, Timing, parse_retry_after
 
 USER_AGENT = "helpdesk-press/1.0 (reference button agent)"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds per attempt

@@ -10,33 +10,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from helpdesk.autotask.client import AutotaskClient, RequestEvent
 from helpdesk.autotask.credentials import AutotaskCredentials
 from helpdesk.autotask.limiter import ConcurrencyLimiter
 from helpdesk.domain.ports import SecretBox
 from helpdesk.domain.tenant import Tenant
+from helpdesk.ports import TenantNotConfigured
 
 MAX_CLIENTS = 200
 
 
-class TenantNotConfigured(RuntimeError):
-    """The tenant has no complete Autotask settings (host, integration code, API key)."""
-
-
-class ClientFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> Any:
-        """An Autotask client (helpdesk.autotask.client.AutotaskClient or a test double) for this tenant."""
-        ...
-
-    def successes(self, tenant_id: str) -> int:
-        """How many 2xx answers this tenant's Autotask gave in this execution environment so far (the breaker
-        tells "Autotask is down" from "a request failed" by whether anything succeeded meanwhile)."""
-        ...
-
-
 class KmsClientFactory:
+    """AutotaskClients over AutotaskClient."""
+
     def __init__(
         self,
         secrets: SecretBox,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk.cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
 
 KINDS = {"button": "BUTTON_KEY", "admin": "ADMIN_TOKEN"}
 

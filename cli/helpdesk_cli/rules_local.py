@@ -1,4 +1,4 @@
-"""RulesRunner that runs the rules engine in this process (ops CLI: `settings import` validates rules offline).
+"""RulesRunner that runs the rules engine in this process (`settings import` validates rules offline).
 
 The engine is the same code the `rules` function runs; only the isolation differs, which is fine for an
 operator importing their own tenants' settings. Functions always use LambdaRulesRunner.
@@ -23,4 +23,8 @@ class LocalRulesRunner:
 
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
         result = self._service.handle(_request("test", tenant_id, source, variables))
+        return parse_outcome(result.model_dump(mode="json"))
+
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        result = self._service.handle(_request("evaluate", tenant_id, source, variables))
         return parse_outcome(result.model_dump(mode="json"))
