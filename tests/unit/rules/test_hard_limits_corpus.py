@@ -66,10 +66,12 @@ MEMORY = {
 }
 
 # Crash the C stack: the evaluation process dies, the function does not.
+NEST = "t = ()\nfor i in range(12000):\n    t = " + "(" * 20 + "t" + ",)" * 20 + "\n"  # 240,000 levels, 12,000 steps
 CRASHES = {
-    "hash of a tuple nested 190k deep": "t = ()\nfor i in range(95000):\n    t = (t,)\nfor i in range(95000):\n    t = (t,)\nx = {t}\n",
-    "dict key nested 190k deep": "t = ()\nfor i in range(95000):\n    t = (t,)\nfor i in range(95000):\n    t = (t,)\nx = {t: 1}\n",
-    "set() of a deeply nested tuple": "t = ()\nfor i in range(95000):\n    t = (t,)\nfor i in range(95000):\n    t = (t,)\nx = set([t, t])\n",
+    "hash of a tuple nested 240k deep": NEST + "x = {t}\n",
+    "dict key nested 240k deep": NEST + "x = {t: 1}\n",
+    "set() of a deeply nested tuple": NEST + "x = set([t, t])\n",
+    "dict() of a deeply nested tuple": NEST + "x = dict([(t, 1)])\n",
 }
 
 # Results far over the limit once serialised, though each value is small to build (shared references).
@@ -174,7 +176,7 @@ def test_the_same_service_survives_a_run_of_attacks_back_to_back() -> None:
         for source in (
             SLOW_C_CALLS["hash of deeply shared tuples (set)"],
             MEMORY["star-unpacking into zip"],
-            CRASHES["hash of a tuple nested 190k deep"],
+            CRASHES["hash of a tuple nested 240k deep"],
             OUTPUT["one long string shared in a list"],
         ):
             assert (service.handle(_event(source)).exception or "").startswith(("Rules stopped: ", "Rules error"))

@@ -165,7 +165,15 @@ class RulesService:
             errors = [_diag(d) for d in all_diags if d.severity == "error"]
             valid = not errors
         limit = (self.hard_limits or DEFAULT_HARD_LIMITS).max_result_bytes
-        if not _fits([None if ev.pending else ev.variables, ev.helpers if test else None, ev.output if test else None, ev.exception], limit):
+        if not _fits(
+            [
+                None if ev.pending else ev.variables,
+                ev.helpers if test else None,
+                ev.output if test else None,
+                ev.exception,
+            ],
+            limit,
+        ):
             return self._too_large(request, limit, valid)
         return self._result(request, ev, valid=valid, errors=errors, cached=cached)
 
