@@ -184,6 +184,7 @@ class Devstack:
         self._bedrock_server: _Server | None = None
         self.bedrock = BedrockEmulator()
         self.bedrock_url = ""
+        self.lambda_url = ""  # set once the Lambda emulator listens; client() reads it before that (moto clients)
         self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
         self.esms: list[EventSourceMapping] = []
