@@ -191,6 +191,10 @@ class FakeAutotask:
         self._call("note_picklists")
         return NotePicklists([_picklist("publish", {"All Autotask Users": 1, "Internal Only": 2})])
 
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        self._call("billing_codes")
+        return [{"id": 29682801, "name": "Remote Support", "isActive": True, "useType": 1}]
+
     def create_ticket(self, fields: Mapping[str, Any]) -> int:
         self._call("create_ticket")
         ticket_id = next(self._ids)
