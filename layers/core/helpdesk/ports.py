@@ -21,6 +21,7 @@ from helpdesk.autotask.models import (
     AtTicketNote,
 )
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.tenant import Tenant
 
 # ------------------------------------------------------------------------------------------- Autotask (dispatch)
@@ -51,6 +52,10 @@ class AutotaskPort(Protocol):
     def ticket_picklists(self) -> TicketPicklists: ...
 
     def note_picklists(self) -> NotePicklists: ...
+
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        """Work types (`{id, name, isActive, useType}`): the last resort for a work type Autotask requires."""
+        ...
 
     def create_ticket(self, fields: Mapping[str, Any]) -> int:
         """Never retried: after an error with `maybe_committed`, `find_ticket_by_external_id` first."""
@@ -86,3 +91,15 @@ class AutotaskClients(Protocol):
 
 class TenantNotConfigured(RuntimeError):
     """The tenant has no complete Autotask settings (host, integration code, API key)."""
+
+
+# ---------------------------------------------------------------------------------------------------- rules
+
+
+class RulesRunner(Protocol):
+    """The `rules` function (helpdesk.domain.rules is the contract): the dispatcher evaluates, the admin API and
+    the ops CLI validate and test."""
+
+    def run(self, request: RulesRequest) -> RuleResult:
+        """Raises RulesUnavailable (not reached: try later) or RulesFunctionFailed (it ran and failed)."""
+        ...

@@ -21,9 +21,10 @@ from helpdesk.autotask.models import (
 )
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import Submission, TimelineEvent, utcnow
 from helpdesk.domain.tenant import RulesVersion, Tenant
-from helpdesk.ports import AutotaskClients, AutotaskPort
+from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner
 
 
 class InMemorySubmissions:
@@ -83,6 +84,20 @@ class InMemorySubmissions:
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         subs = [s for (t, _), s in self.items.items() if t == tenant_id]
         return sorted(subs, key=lambda s: s.created_at, reverse=True)[:limit]
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        from helpdesk.adapters.dynamodb_submissions import sortable
+
+        keyed = sorted(
+            ((f"{sortable(s.created_at)}#{s.submission_id}", s) for (t, _), s in self.items.items() if t == tenant_id),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        keyed = [(k, s) for k, s in keyed if (after is None or k < after) and (since is None or k > sortable(since))]
+        limit = max(1, min(limit, 100))
+        return keyed[:limit], len(keyed) > limit
 
 
 class InMemoryTenants:
@@ -187,6 +202,10 @@ class FakeAutotask:
         self._call("note_picklists")
         return NotePicklists([_picklist("publish", {"All Autotask Users": 1, "Internal Only": 2})])
 
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        self._call("billing_codes")
+        return [{"id": 29682801, "name": "Remote Support", "isActive": True, "useType": 1}]
+
     def create_ticket(self, fields: Mapping[str, Any]) -> int:
         self._call("create_ticket")
         ticket_id = next(self._ids)
@@ -271,13 +290,18 @@ class FakeRules:
         self.error = error
         self.payloads: list[dict[str, Any]] = []
 
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: RulesRequest) -> RuleResult:
+        payload = request.model_dump(mode="json")
         self.payloads.append(payload)
         if self.error is not None:
             raise self.error
         if self.answer is not None:
-            return self.answer
-        return {"status": "ok", "variables": payload["variables"], "changed": [], "exception": None}
+            return RuleResult.model_validate(self.answer)
+        return RuleResult(variables=payload["variables"])
+
+
+def _fake_rules_are_the_port(fake: FakeRules) -> RulesRunner:
+    return fake
 
 
 class DictBlobs:
@@ -289,6 +313,9 @@ class DictBlobs:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.data[key] = data
+
+    def copy(self, source_key: str, key: str) -> None:
+        self.data[key] = self.data[source_key]
 
     def size(self, key: str) -> int | None:
         return len(self.data[key]) if key in self.data else None

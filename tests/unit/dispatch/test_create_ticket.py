@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from helpdesk.autotask import errors as at_errors
+from helpdesk.autotask.cache import TTLCache
 from helpdesk.autotask.models import AtContact
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import (
+    CONTACT_MISS_TTL,
+    CONTACT_TTL,
     MSG_CONTACT,
     MSG_DELAYED,
     CreateTicket,
@@ -19,7 +23,7 @@ from helpdesk.dispatch.create_ticket import (
     RetryLater,
 )
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, SubmissionStatus, receipt_for
-from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus
+from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus, TicketDefaults
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import TenantNotConfigured
 
@@ -51,6 +55,7 @@ class Harness:
         self.blobs = DictBlobs()
         self.store = DictBreakerStore()
         self.metrics: dict[str, float] = {}
+        self.tenant_metrics: Counter[tuple[str, str]] = Counter()
         self.rules = rules or FakeRules()
         self.deps = DispatchDeps(
             tenants=InMemoryTenants(t or tenant(), rules={("acme", 1): "priority = 'High'"}),
@@ -60,6 +65,7 @@ class Harness:
             blobs=self.blobs,
             breaker=TenantBreaker(self.store),
             metric=lambda n, v: self.metrics.__setitem__(n, self.metrics.get(n, 0) + v),
+            tenant_metric=lambda n, t, v: self.tenant_metrics.update({(n, t): int(v)}),
         )
         self.create = CreateTicket(self.deps)
 
@@ -95,7 +101,10 @@ def test_happy_path_records_every_step_and_frees_the_claim() -> None:
     assert sub.status is SubmissionStatus.CREATED and sub.ticket_number and sub.lease_owner is None
     assert sub.progress.note_id and set(sub.progress.attachments) == {"f0.png", "f1.png"}
     assert sub.autotask_requests == h.at.stats.total
-    assert h.metrics["TicketsCreated"] == 1 and h.metrics["AutotaskRequestsPerTicket"] == sub.autotask_requests
+    assert (
+        h.tenant_metrics["TicketsCreated", "acme"] == 1
+        and h.metrics["AutotaskRequestsPerTicket"] == sub.autotask_requests
+    )
     [(ticket_id, ticket)] = h.at.tickets.items()
     assert ticket["externalID"] == "sub-0001-abcd" and ticket["contactID"] == 30 and ticket["companyID"] == 174
     assert [n.publish for n in h.at.notes[ticket_id]] == [2]  # Internal Only
@@ -141,6 +150,22 @@ def test_the_last_attempt_tells_the_user_their_request_is_saved() -> None:
     assert h.sub().message == MSG_DELAYED and h.sub().status is SubmissionStatus.CREATING
 
 
+def test_the_last_attempt_marks_the_press_dead_lettered_for_the_admin_and_earlier_ones_do_not() -> None:
+    from helpdesk.admin.presses import Outcome as PressOutcome
+    from helpdesk.admin.presses import outcome_of
+
+    h = Harness()
+    h.submit()
+    h.at.fail["find_contact_by_email"] = [at_errors.TransientError("503"), at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        h.run(attempt=7)
+    assert h.sub().dead_lettered_at is None and outcome_of(h.sub()) is PressOutcome.WAITING
+    with pytest.raises(RetryLater):
+        h.run(attempt=8)
+    assert h.sub().dead_lettered_at is not None and outcome_of(h.sub()) is PressOutcome.DEAD_LETTER
+    assert "503" in (h.sub().error or "")
+
+
 @pytest.mark.parametrize(
     "error",
     [at_errors.AuthenticationError("401", status=401), at_errors.PermissionError_("denied", status=500)],
@@ -172,12 +197,39 @@ def test_repeated_transient_failures_open_the_breaker_and_defer_without_calls() 
     assert h.at.stats.total == calls and err.value.retry_after and err.value.retry_after > 20
 
 
-def test_validation_error_on_create_fails_with_a_reason() -> None:
+def test_a_refusal_no_field_can_repair_fails_with_a_reason() -> None:
     h = Harness()
     h.submit()
-    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=["billingCodeID is required"])]
+    refused = "Value does not reference an existing entity for companyID . "
+    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=[refused])]
     assert h.run() is Outcome.FAILED
-    assert "billingCodeID is required" in (h.sub().error or "")
+    assert refused.strip() in (h.sub().error or "") and h.at.calls.count("create_ticket") == 1
+
+
+def test_a_refused_field_is_replaced_and_the_create_retried_once_after_an_external_id_lookup() -> None:
+    h = Harness(t=tenant(defaults=TicketDefaults(priority="Medium", ticketStatus="New", type=None)))
+    h.submit()
+    refusal = "2 is not a valid value for priority."  # Medium went inactive after the picklists were read
+    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=[refusal])]
+    assert h.run() is Outcome.CREATED
+    creates = [i for i, c in enumerate(h.at.calls) if c == "create_ticket"]
+    assert len(creates) == 2 and "find_ticket_by_external_id" in h.at.calls[creates[0] : creates[1]]
+    [ticket] = h.at.tickets.values()
+    assert ticket["priority"] == 5  # neither the tenant's nor Autotask's default (both Medium): the first active
+    [error] = h.sub().submission_errors
+    assert error == (
+        f"priority 'Medium' (2): Autotask refused the ticket: \"{refusal}\"; used the first active value 'High' (5) "
+        "instead."
+    )
+    assert "[Submission Errors]" in (h.sub().progress.note_text or "") and error in (h.sub().progress.note_text or "")
+
+
+def test_a_second_refusal_fails_the_press_without_a_third_create() -> None:
+    h = Harness()
+    h.submit()
+    refusal = at_errors.ValidationError_("bad", errors=["priority is required."])
+    h.at.fail["create_ticket"] = [refusal, at_errors.ValidationError_("bad", errors=["queueID is required."])]
+    assert h.run() is Outcome.FAILED and h.at.calls.count("create_ticket") == 2
 
 
 def test_missing_catch_all_contact_fails_with_the_contact_message() -> None:
@@ -282,3 +334,68 @@ def test_an_invocation_running_out_of_time_stops_between_steps_and_the_next_one_
     assert h.run(attempt=2) is Outcome.CREATED
     [(ticket_id, _)] = h.at.tickets.items()
     assert len(h.at.notes[ticket_id]) == 1 and len(h.at.attachments[ticket_id]) == 1
+
+
+def test_each_cause_of_a_press_not_becoming_a_ticket_is_counted_for_its_tenant() -> None:
+    outage = Harness()
+    outage.submit()
+    outage.at.fail["find_contact_by_email"] = [at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        outage.run()
+    throttled = Harness()
+    throttled.submit()
+    throttled.at.fail["find_contact_by_email"] = [at_errors.Throttled("429", retry_after=30.0)]
+    with pytest.raises(RetryLater):
+        throttled.run()
+    refused = Harness()
+    refused.submit()
+    refused.at.fail["find_contact_by_email"] = [at_errors.AuthenticationError("401", status=401)]
+    refused.run()
+    crashed = Harness(t=tenant(rules_version=1), rules=FakeRules({"status": "internal_error", "request_error": "x"}))
+    crashed.submit()
+    crashed.run()  # the ticket is created as if no rules had run; the error is counted
+    assert outage.tenant_metrics == {("AutotaskUnavailable", "acme"): 1}
+    assert throttled.tenant_metrics == {("AutotaskThrottled", "acme"): 1}
+    assert refused.tenant_metrics == {("CredentialsRejected", "acme"): 1, ("TicketsFailed", "acme"): 1}
+    assert crashed.tenant_metrics == {("RulesErrors", "acme"): 1, ("TicketsCreated", "acme"): 1}
+
+
+def test_each_outcome_is_counted_for_its_tenant() -> None:
+    created = Harness()
+    created.submit()
+    created.run()
+    blocked = Harness(t=tenant(rules_version=1), rules=FakeRules({"status": "ok", "variables": {}, "exception": "No."}))
+    blocked.submit()
+    blocked.run()
+    last = Harness()
+    last.submit()
+    last.at.fail["find_contact_by_email"] = [at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        last.run(attempt=8)
+    assert created.tenant_metrics == {("TicketsCreated", "acme"): 1}
+    assert blocked.tenant_metrics == {("PressesBlocked", "acme"): 1}
+    assert last.tenant_metrics == {("AutotaskUnavailable", "acme"): 1, ("PressesDeadLettered", "acme"): 1}
+
+
+def test_a_contact_miss_is_remembered_for_at_most_a_minute_and_a_hit_for_ten() -> None:
+    now = [1000.0]
+    h = Harness()
+    h.deps.caches.contacts = TTLCache(ttl=CONTACT_TTL, clock=lambda: now[0])
+    h.submit("sub-miss-0001", email="new@contoso.com")
+    assert h.run("sub-miss-0001") is Outcome.CREATED  # on the catch-all contact
+    # the MSP adds the contact right after the miss
+    h.at.contacts["new@contoso.com"] = AtContact(id=31, companyID=174, firstName="New", lastName="Person")
+    now[0] += CONTACT_MISS_TTL - 1
+    h.submit("sub-miss-0002", email="new@contoso.com")
+    h.run("sub-miss-0002")
+    now[0] += 2  # just over a minute after the miss
+    h.submit("sub-miss-0003", email="new@contoso.com")
+    h.run("sub-miss-0003")
+    contacts = {t["externalID"]: t["contactID"] for t in h.at.tickets.values()}
+    assert contacts == {"sub-miss-0001": 1, "sub-miss-0002": 1, "sub-miss-0003": 31}
+    # a hit stays for ten minutes
+    del h.at.contacts["new@contoso.com"]
+    now[0] += CONTACT_TTL - 1
+    h.submit("sub-miss-0004", email="new@contoso.com")
+    h.run("sub-miss-0004")
+    assert h.at.tickets[max(h.at.tickets)]["contactID"] == 31

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.refusals import Repair, parse_refusal, repair_fields
 from helpdesk.domain.rules import (
     READ_WRITE_VARIABLES,
     Classification,
@@ -53,15 +54,19 @@ from helpdesk.domain.submission import (
     TimelineEventKind,
 )
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
-from helpdesk.domain.ticket import build_ticket, note_title, rule_input
+from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
-from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner, TenantNotConfigured
 from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
+# A contact found is remembered for 10 minutes; "no such contact" for at most a minute, so a contact the MSP adds
+# right after a miss gets its own tickets (not the catch-all contact's) from the next minute on.
+CONTACT_TTL = 600.0
+CONTACT_MISS_TTL = 60.0
 PUBLISH_INTERNAL_ONLY_FALLBACK = 2
 
 MSG_CONTACT = "There was an error finding the contact."
@@ -73,6 +78,18 @@ MSG_DELAYED = (
     "Your request is saved, but the ticket system cannot be reached right now. Your IT team has been told and "
     "will create the ticket."
 )
+
+
+# Per-tenant metrics (`DispatchDeps.tenant_metric`): each press's outcome, and each cause of a press not becoming
+# a ticket now. They are what the alarms watch (template.yaml, docs/operations.md), not the functions' errors.
+TICKETS_CREATED = "TicketsCreated"
+PRESSES_BLOCKED = "PressesBlocked"  # the tenant's rules raised their `exception` (intended)
+TICKETS_FAILED = "TicketsFailed"  # final: the press will not become a ticket (the user is told why)
+PRESSES_DEAD_LETTERED = "PressesDeadLettered"  # retries exhausted: the work item goes to the DLQ
+AUTOTASK_UNAVAILABLE = "AutotaskUnavailable"  # 5xx, timeouts, dropped connections, or the outage breaker open
+AUTOTASK_THROTTLED = "AutotaskThrottled"  # 429 / thread limit: Autotask is up, we slow down
+CREDENTIALS_REJECTED = "CredentialsRejected"  # the tenant's API user is refused (authentication, permissions)
+RULES_ERRORS = "RulesErrors"  # the tenant's rules could not run to an answer
 
 
 class Outcome(StrEnum):
@@ -105,10 +122,6 @@ class RulesDecision:
     """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
 
 
-class RulesRunner(Protocol):
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-
 class BlobReader(Protocol):
     def get(self, key: str) -> bytes: ...
 
@@ -117,8 +130,10 @@ class BlobReader(Protocol):
 class LookupCaches:
     """Per execution environment: what costs Autotask requests and rarely changes (calls per ticket are a cost)."""
 
-    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for a while too
-    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(default_factory=lambda: TTLCache(ttl=600))
+    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for CONTACT_MISS_TTL only
+    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(
+        default_factory=lambda: TTLCache(ttl=CONTACT_TTL)
+    )
     companies: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
     config_items: TTLCache[tuple[str, int, str], int] = field(default_factory=lambda: TTLCache(ttl=900))  # 0: none
     rules: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
@@ -139,6 +154,8 @@ class DispatchDeps:
     breaker: TenantBreaker
     caches: LookupCaches = field(default_factory=LookupCaches)
     metric: Callable[[str, float], None] = lambda name, value: None
+    # Outcomes and failure causes, counted for the service and per tenant (alarms, dashboard; docs/operations.md)
+    tenant_metric: Callable[[str, str, float], None] = lambda name, tenant_id, value: None
     log: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
     max_receive_count: int = 8
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -213,9 +230,11 @@ class CreateTicket:
         if breaker.blocking(now, fingerprint):
             if breaker.mode == "credentials":
                 d.metric("BreakerFastFail", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
                 return self._fail(sub, breaker.user_message or MSG_UNAVAILABLE, breaker.reason)
             assert breaker.open_until is not None
             d.metric("BreakerDeferred", 1)
+            d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
             raise RetryLater("the tenant's circuit breaker is open", (breaker.open_until - now).total_seconds() + 1)
 
         sub = self._claim(sub, now)
@@ -234,15 +253,18 @@ class CreateTicket:
             sub = run.sub
             if exc.retryable:
                 if isinstance(exc, at_errors.Throttled):
-                    pass  # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    d.tenant_metric(AUTOTASK_THROTTLED, tenant.tenant_id, 1)
                 elif d.clients.successes(tenant.tenant_id) > successes_before:
                     d.breaker.success(tenant.tenant_id, breaker)  # it answered meanwhile: a failure, not an outage
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 else:
                     d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 return self._retry(sub, attempt, str(exc), exc.retry_after, spent=run.spent())
             if isinstance(exc, PERMANENT_CREDENTIALS):
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
-                d.metric("TenantCredentialsFailed", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
             return self._fail(sub, MSG_UNAVAILABLE, str(exc), spent=run.spent())
         except RetryLater as exc:
             return self._retry(run.sub, attempt, str(exc), exc.retry_after, spent=run.spent())
@@ -349,7 +371,7 @@ class CreateTicket:
             ),
             events=[self._timeline(TimelineEventKind.FAILED, user_message)],
         )
-        self.deps.metric("SubmissionsFailed", 1)
+        self.deps.tenant_metric(TICKETS_FAILED, sub.tenant_id, 1)
         self.deps.log("submission failed", {"reason": reason[:500]})
         return Outcome.FAILED
 
@@ -367,11 +389,12 @@ class CreateTicket:
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
         if last:
             changes["message"] = MSG_DELAYED
+            changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
             sub = self._save_or_reload(sub, spent, changes)
         if last:
             self._event(sub, TimelineEventKind.RETRYING, MSG_DELAYED)
-            self.deps.metric("SubmissionsDeadLettered", 1)
+            self.deps.tenant_metric(PRESSES_DEAD_LETTERED, sub.tenant_id, 1)
         self.deps.metric("DispatchRetries", 1)
         if raise_:
             raise RetryLater(reason, retry_after)
@@ -414,7 +437,7 @@ class CreateTicket:
             ),
             events=[created],
         )
-        self.deps.metric("TicketsCreated", 1)
+        self.deps.tenant_metric(TICKETS_CREATED, sub.tenant_id, 1)
         return Outcome.CREATED, sub
 
     def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
@@ -458,7 +481,7 @@ class CreateTicket:
             return None if hit == NOT_FOUND else hit
         found = client.find_contact_by_email(email)
         value = (found.id, found.company_id, found.full_name) if found else NOT_FOUND
-        cache.put(key, value)
+        cache.put(key, value, ttl=CONTACT_MISS_TTL if found is None else None)
         return None if value == NOT_FOUND else value
 
     def _rules(self, run: _Run, tenant: Tenant, variables: dict[str, Any]) -> RulesDecision:
@@ -478,7 +501,7 @@ class CreateTicket:
             else:  # no rules: nothing to repeat; recorded with the next save
                 run.stage(rules_outcome=outcome, rules_errors=errors, resolved=resolved)
             if outcome.failed:
-                self.deps.metric("RulesErrors", 1)
+                self.deps.tenant_metric(RULES_ERRORS, run.sub.tenant_id, 1)
                 self.deps.log("rules failed", {"rules_errors": errors[:3]})
         if outcome.exception is not None:
             return RulesDecision(variables, block=outcome.exception)
@@ -522,11 +545,7 @@ class CreateTicket:
                 variables=variables,
                 classifications=list(answers),
             )
-            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-            try:
-                return RuleResult.model_validate(raw)
-            except ValueError:
-                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+            return self.deps.rules.run(request)
 
         triage = Triage(
             self.deps.classifier,
@@ -545,12 +564,11 @@ class CreateTicket:
         result = triaged.result
         failed = failed.model_copy(update={"classifications": triaged.classifications})
         warnings = [w.message for w in result.warnings][:20]
-        if result.status != "ok":
+        if not result.understood:
             what = "failed" if result.status == "internal_error" else "refused the request"
             return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
         if result.error is not None:
-            where = f"line {result.error.line}: " if result.error.line else ""
-            return failed, [f"{where}{result.error.message}"[:500]], warnings
+            return failed, [result.error.describe()[:500]], warnings
         changed = {
             name: value
             for name, value in (result.variables or {}).items()
@@ -591,7 +609,7 @@ class CreateTicket:
                 ),
                 events=[self._timeline(TimelineEventKind.BLOCKED, text)],
             )
-            self.deps.metric("SubmissionsBlocked", 1)
+            self.deps.tenant_metric(PRESSES_BLOCKED, sub.tenant_id, 1)
             return Outcome.BLOCKED
 
         self._check_time()
@@ -620,29 +638,78 @@ class CreateTicket:
             if existing is not None:
                 ticket_id, number = existing.id, existing.ticket_number
                 self.deps.metric("DuplicateCreatesAvoided", 1)
+        note_text = draft.note_text
         if ticket_id is None:
             run.save(
                 resolved=resolved,
                 submission_errors=submission_errors,
-                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
+                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": note_text}),
             )
+            sub = run.sub
             try:
-                ticket_id = client.create_ticket(draft.fields)
-            except at_errors.AutotaskError as exc:
-                if getattr(exc, "maybe_committed", False) and not exc.retryable:
-                    exc = at_errors.TransientError(str(exc), maybe_committed=True)
-                raise exc from None
+                ticket_id = self._send_create(client, draft.fields)
+            except at_errors.ValidationError_ as exc:
+                # Autotask refused a field: replace or drop it and try once more (never lose the ticket for it)
+                repaired = self._repair(client, tenant, draft.fields, exc)
+                if repaired is None:
+                    raise
+                self.deps.metric("RefusedFieldsReplaced", len(repaired.errors))
+                submission_errors = [*draft.submission_errors, *repaired.errors][:MAX_RECORDED_ERRORS]
+                note_text = internal_note(
+                    sub,
+                    catch_all_used=resolved.catch_all_used,
+                    priv_append=str(ruled.variables.get("priv_append") or ""),
+                    submission_errors=[*draft.submission_errors, *repaired.errors],
+                    rules_errors=ruled.errors,
+                )
+                # exactly once: whatever happened to the refused create, look for the ticket before sending again
+                existing = client.find_ticket_by_external_id(sub.submission_id)
+                if existing is not None:
+                    ticket_id, number = existing.id, existing.ticket_number
+                    self.deps.metric("DuplicateCreatesAvoided", 1)
+                else:
+                    run.save(
+                        submission_errors=submission_errors,
+                        progress=sub.progress.model_copy(update={"note_text": note_text}),
+                    )
+                    sub = run.sub
+                    ticket_id = self._send_create(client, repaired.fields)
         progress = run.sub.progress.model_copy(
             update={
                 "ticket_id": ticket_id,
                 "ticket_number": number,
-                "note_text": draft.note_text,
+                "note_text": note_text,
                 "create_attempted": True,
             }
         )
         # Done, recorded with the next save: a retry before it finds the ticket by externalID.
         run.stage(resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED
+
+    @staticmethod
+    def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
+        try:
+            return int(client.create_ticket(fields))
+        except at_errors.AutotaskError as exc:
+            if getattr(exc, "maybe_committed", False) and not exc.retryable:
+                exc = at_errors.TransientError(str(exc), maybe_committed=True)
+            raise exc from None
+
+    def _repair(
+        self, client: AutotaskPort, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
+    ) -> Repair | None:
+        """Autotask's refusal read field by field (helpdesk.domain.refusals); None when a retry cannot help."""
+        refusals, repairable = parse_refusal(exc.errors or ([exc.detail] if exc.detail else []))
+        if not repairable or not refusals:
+            return None
+        self._check_time()
+
+        def active_work_types() -> list[int]:
+            return [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+
+        return repair_fields(
+            fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
+        )
 
     def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)
