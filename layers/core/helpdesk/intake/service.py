@@ -78,9 +78,12 @@ class NotFound(IntakeError):
     code = "not_found"
 
 
-# Longer than any intake invocation can last (API Gateway gives up after 29 s, the function's timeout is
-# shorter): a submission older than this whose work message was never taken was lost between write and send.
-REQUEUE_AFTER = timedelta(seconds=60)
+# Far longer than any intake invocation can last (API Gateway gives up after 29 s, the function's timeout is
+# shorter), and longer than a normal queue backlog: a submission unchanged for this long that no dispatcher has
+# taken was most likely lost between write and send. Re-sending is harmless (the dispatcher's claim makes a
+# duplicate a no-op) but not free, so it happens at most once per REQUEUE_AFTER per submission: a backlog of
+# polled submissions adds at most one message each per 5 minutes.
+REQUEUE_AFTER = timedelta(minutes=5)
 
 
 class BlobStore(Protocol):
