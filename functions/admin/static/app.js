@@ -371,7 +371,7 @@
   async function loadRules() {
     if (!$("rules-sample").value) $("rules-sample").value = JSON.stringify(SAMPLE, null, 2);
     const active = await api("GET", "/rules");
-    source.value = active.source || "";
+    if (!dirty.has("rules")) source.value = active.source || "";  // never overwrite what the admin typed meanwhile
     renderGutter();
     await loadHistory();
   }
