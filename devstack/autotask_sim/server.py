@@ -201,6 +201,13 @@ class AutotaskSimulator:
             db.faults = Faults(**kwargs)
             return asdict(db.faults)
 
+    def add_database(self, tenant: seed.SimTenant) -> None:
+        """Another MSP's database (its own users, integration code, limits and faults), seeded like the others."""
+        with self.world.lock:
+            if tenant.database in self.world.databases:
+                raise ValueError(f"database {tenant.database!r} exists")
+            self.world.add(tenant)
+
     def clear_faults(self, database: str | None = None) -> None:
         with self.world.lock:
             for name, db in self.world.databases.items():

@@ -314,16 +314,21 @@ class World:
     def seed(self) -> None:
         self.databases = {}
         for tenant in seed.TENANTS:
-            db = Database(tenant=tenant)
-            for rec in seed.companies():
-                db.table("Companies")[rec["id"]] = rec
-            for rec in seed.contacts():
-                db.table("Contacts")[rec["id"]] = rec
-            for rec in seed.configuration_items():
-                db.table("ConfigurationItems")[rec["id"]] = rec
-            for rec in seed.billing_codes():
-                db.table("BillingCodes")[rec["id"]] = rec
-            self.databases[tenant.database] = db
+            self.add(tenant)
+
+    def add(self, tenant: seed.SimTenant) -> Database:
+        """One more database with the seed records (benchmarks and tests with several MSPs)."""
+        db = Database(tenant=tenant)
+        for rec in seed.companies():
+            db.table("Companies")[rec["id"]] = rec
+        for rec in seed.contacts():
+            db.table("Contacts")[rec["id"]] = rec
+        for rec in seed.configuration_items():
+            db.table("ConfigurationItems")[rec["id"]] = rec
+        for rec in seed.billing_codes():
+            db.table("BillingCodes")[rec["id"]] = rec
+        self.databases[tenant.database] = db
+        return db
 
     def next_id(self) -> int:
         return next(self.ids)

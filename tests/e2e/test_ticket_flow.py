@@ -23,7 +23,7 @@ from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS, UNRE
 from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
-from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
+from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, SecretPurpose, Tenant, TicketDefaults
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER, note_title
 from tests.e2e.agent_calls import submit, wait_final
 
@@ -65,7 +65,7 @@ def _provisioned(stack: Any) -> Iterator[dict[str, Any]]:
                         host=sim.host,
                         integration_code=DEMO.integration_code,
                         api_user=DEMO.username,
-                        api_key_ciphertext=box.seal(TENANT, DEMO.api_key),
+                        api_key_ciphertext=box.seal(TENANT, DEMO.api_key, purpose=SecretPurpose.AUTOTASK_API_KEY),
                         api_key_mask="****",
                         unregistered_email=UNREGISTERED_EMAIL,
                     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant
+from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, SecretPurpose, Tenant
 
 
 class ConflictError(RuntimeError):
@@ -47,9 +47,9 @@ class TenantRepository(Protocol):
 class SecretBox(Protocol):
     """Encrypts small secrets bound to a tenant (KMS with encryption context tenant_id)."""
 
-    def seal(self, tenant_id: str, plaintext: str) -> str: ...
+    def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str: ...
 
-    def open(self, tenant_id: str, ciphertext: str) -> str: ...
+    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str: ...
 
 
 class TenantLeases(Protocol):
