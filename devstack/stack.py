@@ -31,6 +31,7 @@ from botocore.config import Config
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devstack.apigw import ApiGateway
+from devstack.bedrock import STAND_IN_NAME, BedrockEmulator
 from devstack.esm import EventSourceMapping
 from devstack.events import LOCAL_API_ID
 from devstack.lambda_service import InvokeResult, LambdaService
@@ -41,12 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
 HOST = "127.0.0.1"
 # Fixed default ports (overridable by environment variables); ports=0 picks free ones.
-DEFAULT_PORTS = {"moto": 4566, "api": 3000, "lambda": 3001, "autotask": 3002}
+DEFAULT_PORTS = {"moto": 4566, "api": 3000, "lambda": 3001, "autotask": 3002, "bedrock": 3003}
 PORT_ENV = {
     "moto": "HELPDESK_MOTO_PORT",
     "api": "HELPDESK_API_PORT",
     "lambda": "HELPDESK_LAMBDA_PORT",
     "autotask": "HELPDESK_AUTOTASK_PORT",
+    "bedrock": "HELPDESK_BEDROCK_PORT",
 }
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -179,6 +181,9 @@ class Devstack:
         self._moto: _MotoProcess | None = None
         self._lambda_server: _Server | None = None
         self._api_server: _Server | None = None
+        self._bedrock_server: _Server | None = None
+        self.bedrock = BedrockEmulator()
+        self.bedrock_url = ""
         self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
         self.esms: list[EventSourceMapping] = []
@@ -212,6 +217,9 @@ class Devstack:
         # 2. the Lambda service (its port is needed in every function's environment)
         self._lambda_server = _Server(self._lambda_app, self.ports["lambda"], "lambda-service")
         self.lambda_url = self._lambda_server.url
+        # Bedrock runtime (Converse) with the stand-in classifier for ai_categorize (devstack/bedrock.py)
+        self._bedrock_server = _Server(self.bedrock, self.ports["bedrock"], "bedrock-runtime")
+        self.bedrock_url = self._bedrock_server.url
         # 3. the Autotask simulator, if it exists yet
         self._start_autotask_sim()
         # AUTOTASK_* exported in the devstack's own environment win (e.g. to point at a real Autotask sandbox)
@@ -309,6 +317,9 @@ class Devstack:
         if self._lambda_server:
             self._lambda_server.stop()
             self._lambda_server = None
+        if self._bedrock_server:
+            self._bedrock_server.stop()
+            self._bedrock_server = None
         if self.autotask_sim is not None:
             try:
                 self.autotask_sim.stop()
@@ -352,6 +363,7 @@ class Devstack:
         return {
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_url,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             **DUMMY_CREDENTIALS,
@@ -394,8 +406,8 @@ class Devstack:
         return _EndpointSession(self)
 
     def client(self, service: str, read_timeout: float = 10, max_pool_connections: int = 10) -> Any:
-        """A boto3 client for moto (or, for "lambda", the Lambda service) of this stack."""
-        endpoint = self.lambda_url if service == "lambda" else self.moto_url
+        """A boto3 client for moto (or, for "lambda" / "bedrock-runtime", the Lambda / Bedrock emulator)."""
+        endpoint = {"lambda": self.lambda_url, "bedrock-runtime": self.bedrock_url}.get(service, self.moto_url)
         kwargs = self.client_kwargs(read_timeout, max_pool_connections)
         return boto3.session.Session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 
@@ -448,6 +460,7 @@ class Devstack:
             **DUMMY_CREDENTIALS,
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_url,
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -470,6 +483,7 @@ class Devstack:
             "api_url": self.api_url,
             "moto_url": self.moto_url,
             "lambda_url": self.lambda_url,
+            "bedrock_url": self.bedrock_url,
             "autotask_url": self.autotask_url,
             "log_dir": str(self.log_dir),
             "env": self.env,
@@ -493,6 +507,7 @@ class Devstack:
             ("API Gateway", self.api_url),
             ("Lambda Invoke API", f"{self.lambda_url}   (stats: {self.lambda_url}/devstack/stats)"),
             ("Autotask simulator", self.autotask_url or "not started"),
+            ("Bedrock runtime", f"{self.bedrock_url}   ({STAND_IN_NAME})"),
             ("Logs", str(self.log_dir)),
         ]
         t = self.template

@@ -6,6 +6,8 @@ import os
 
 from helpdesk import env
 from helpdesk.adapters.autotask_clients import KmsClientFactory
+from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
 from helpdesk.adapters.dynamodb_limits import (
     DEFAULT_HOURLY_BUDGET,
     DynamoBreakerStore,
@@ -62,6 +64,8 @@ DEPS = DispatchDeps(
     metric=_metric,
     log=_log,
     max_receive_count=MAX_RECEIVE_COUNT,
+    classifier=BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+    classification_cache=DynamoClassificationCache(ENV.tenants_table),
 )
 
 

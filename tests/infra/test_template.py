@@ -5,6 +5,7 @@ Each test names the operational promise it protects; a template change that brea
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ TEMPLATE = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").re
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 GLOBALS: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
-DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager")
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "kms", "lambda", "secretsmanager", "bedrock")
 
 
 def fn_prop(props: dict[str, Any], name: str) -> Any:
@@ -179,6 +180,22 @@ def test_only_the_dispatcher_and_admin_can_decrypt_tenant_credentials() -> None:
     assert "IntakeFunction" not in decryptors
 
 
+def test_only_the_dispatcher_and_the_admin_rules_test_may_call_the_classifier_model_and_only_that_model() -> None:
+    callers: dict[str, list[dict[str, Any]]] = {}
+    for name, props in FUNCTIONS.items():
+        for statement in policy_statements(props):
+            if any(str(a).startswith("bedrock") for a in as_list(statement["Action"])):
+                callers.setdefault(name, []).append(statement)
+    assert set(callers) == {"DispatcherFunction", "AdminFunction"}  # never RulesFunction: its role stays logs-only
+    model_arn = {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${ClassifierModelId}"}
+    for name, statements in callers.items():
+        assert [s["Action"] for s in statements] == [["bedrock:InvokeModel"]], name
+        assert [s["Resource"] for s in statements] == [model_arn], name
+        env = FUNCTIONS[name]["Environment"]["Variables"]
+        assert env["CLASSIFIER_MODEL_ID"] == {"Ref": "ClassifierModelId"}, name
+    assert TEMPLATE["Parameters"]["ClassifierModelId"]["Default"] == "amazon.nova-micro-v1:0"
+
+
 def test_attachments_bucket_is_private_encrypted_and_expires() -> None:
     props = RESOURCES["AttachmentsBucket"]["Properties"]
     assert all(props["PublicAccessBlockConfiguration"].values())
@@ -217,9 +234,23 @@ def test_outputs_give_the_api_url() -> None:
     assert "ApiUrl" in TEMPLATE["Outputs"]
 
 
+def test_admin_may_requeue_presses_but_never_delete_them_or_touch_the_dead_letter_queue() -> None:
+    statements = policy_statements(FUNCTIONS["AdminFunction"])
+    on_submissions = {
+        a for s in statements if "SubmissionsTable" in json.dumps(s["Resource"]) for a in as_list(s["Action"])
+    }
+    assert "dynamodb:DeleteItem" not in on_submissions and "dynamodb:Scan" not in on_submissions
+    sqs = [s for s in statements if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    assert {a for s in sqs for a in as_list(s["Action"])} == {"sqs:SendMessage"}
+    assert all(json.dumps(s["Resource"]) == json.dumps({"Fn::GetAtt": ["WorkQueue", "Arn"]}) for s in sqs)
+    assert FUNCTIONS["AdminFunction"]["Environment"]["Variables"]["WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}
+
+
 # ------------------------------------------------------------------ least privilege (issue: bounded credentials)
 def kms_statements(function: str) -> list[dict[str, Any]]:
-    return [s for s in policy_statements(FUNCTIONS[function]) if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    return [
+        s for s in policy_statements(FUNCTIONS[function]) if any(a.startswith("kms:") for a in as_list(s["Action"]))
+    ]
 
 
 def purposes(statement: dict[str, Any]) -> set[str]:
@@ -256,7 +287,10 @@ def test_the_dispatcher_writes_only_its_own_key_prefixes_of_the_tenants_table() 
             continue
         found = True
         leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert sorted(leading) == ["DISPATCH#*", "LIMIT#*"], "tenant profiles (TENANT#) and tokens (TOKEN#) are not its"
+        assert {"LIMIT#*", "DISPATCH#*"} <= set(leading)
+        for pattern in leading:  # concrete prefixes of its own, never one of a tenant profile or a token item
+            assert pattern.endswith("#*") and pattern.count("*") == 1, pattern
+            assert not any(fnmatch.fnmatchcase(key, pattern) for key in ("TENANT#acme", "TOKEN#abc", "TENANTS"))
     assert found
 
 

@@ -22,6 +22,10 @@ _CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
 )
 _LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 0})
+# ai_categorize: a failed classification only zeroes the scores, so one quick retry (throttles, 5xx) and short
+# timeouts (at most ~10 s per question) keep a slow model from holding the dispatcher.
+_BEDROCK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+_CONFIGS = {"lambda": _LAMBDA_CONFIG, "bedrock-runtime": _BEDROCK_CONFIG}
 
 
 class _Registry:
@@ -45,7 +49,7 @@ class _Registry:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                config = _LAMBDA_CONFIG if service == "lambda" else _CONFIG
+                config = _CONFIGS.get(service, _CONFIG)
                 self._clients[service] = self._session_locked().client(service, config=config)  # type: ignore[call-overload]
             return self._clients[service]
 

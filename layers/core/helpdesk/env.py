@@ -55,6 +55,7 @@ class DispatcherEnv(FunctionEnv):
     submission_retention_days: int = Field(default=90, ge=1)
     retry_base_delay_seconds: float = Field(default=2, ge=0)
     retry_max_delay_seconds: float = Field(default=300, ge=0, le=43200)
+    classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize's Bedrock model ("": none)
     # The event source mapping's MaximumConcurrency and the share of it one tenant may hold (fair dispatch).
     dispatcher_max_concurrency: int = Field(default=10, ge=1, le=1000)
     tenant_concurrency_share_percent: int = Field(default=30, ge=1, le=100)
@@ -65,6 +66,9 @@ class AdminEnv(FunctionEnv):
     submissions_table: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)
     rules_function_name: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)  # re-queueing a press that ended in the dead-letter queue
+    submission_retention_days: int = Field(default=90, ge=1)
+    classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize in rules test runs
 
 
 @cache

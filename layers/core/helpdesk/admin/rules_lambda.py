@@ -26,6 +26,9 @@ class LambdaRulesRunner:
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
         return parse_outcome(self._invoke(_request("test", tenant_id, source, variables)))
 
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        return parse_outcome(self._invoke(_request("evaluate", tenant_id, source, variables)))
+
     def _invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
             answer = aws.client("lambda").invoke(
@@ -73,6 +76,31 @@ def _message(item: Any) -> RulesMessage:
     return RulesMessage(message=str(item))
 
 
+# RuleResult fields parse_outcome maps itself (or that only describe the run); anything else the engine adds
+# (classifications, ...) is passed through in RulesOutcome.extra.
+_MAPPED = frozenset(
+    {
+        "status",
+        "action",
+        "tenant_id",
+        "version",
+        "valid",
+        "errors",
+        "warnings",
+        "variables",
+        "changed",
+        "exception",
+        "error",
+        "helpers",
+        "output",
+        "duration_ms",
+        "steps",
+        "compile_cached",
+        "request_error",
+    }
+)
+
+
 def parse_outcome(doc: dict[str, Any]) -> RulesOutcome:
     """A RuleResult document (helpdesk.domain.rules) -> RulesOutcome."""
     status = doc.get("status", "ok")
@@ -105,6 +133,8 @@ def parse_outcome(doc: dict[str, Any]) -> RulesOutcome:
     output = doc.get("output") or []
     helpers = doc.get("helpers") if isinstance(doc.get("helpers"), dict) else {}
     return RulesOutcome(
+        error=_message(runtime) if isinstance(runtime, dict) else None,
+        extra={k: v for k, v in doc.items() if k not in _MAPPED},
         ok=ok,
         errors=errors,
         warnings=warnings,

@@ -26,7 +26,7 @@ import contextlib
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,8 +34,15 @@ from typing import Any, Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError, TenantRepository
-from helpdesk.domain.rules import READ_WRITE_VARIABLES, RuleResult, RulesFunctionFailed, RulesRequest
+from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.refusals import Repair, parse_refusal, repair_fields
+from helpdesk.domain.rules import (
+    READ_WRITE_VARIABLES,
+    Classification,
+    RuleResult,
+    RulesFunctionFailed,
+    RulesRequest,
+)
 from helpdesk.domain.submission import (
     MAX_RECORDED_ERRORS,
     ResolvedContext,
@@ -47,9 +54,10 @@ from helpdesk.domain.submission import (
     TimelineEventKind,
 )
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
-from helpdesk.domain.ticket import build_ticket, note_title, rule_input
+from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
 
@@ -94,6 +102,8 @@ class RulesDecision:
     """Do not create the ticket; show this text to the end user."""
     errors: list[str] = field(default_factory=list)
     """Rules errors the ticket was created despite (named in the internal note)."""
+    submission_errors: list[str] = field(default_factory=list)
+    """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
 
 
 class RulesRunner(Protocol):
@@ -140,6 +150,9 @@ class DispatchDeps:
     # minus a reserve). Every step is recorded, so stopping between steps loses nothing; a Lambda timeout in
     # the middle of a batch would instead hold every record of the batch until the visibility timeout.
     time_left: Callable[[], float] = lambda: math.inf
+    # ai_categorize: the model (None: every classification fails softly) and the per-tenant answer cache.
+    classifier: Classifier | None = None
+    classification_cache: ClassificationCache | None = None
 
 
 PERMANENT_CREDENTIALS = (
@@ -306,6 +319,7 @@ class CreateTicket:
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
         if last:
             changes["message"] = MSG_DELAYED
+            changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
             sub = self._save(sub, **changes)
         if last:
@@ -418,7 +432,9 @@ class CreateTicket:
             return sub, RulesDecision(variables, errors=list(errors))
         merged = dict(variables)
         merged.update(outcome.changed)
-        return sub, RulesDecision(merged)
+        return sub, RulesDecision(
+            merged, submission_errors=[submission_error(c) for c in outcome.classifications if c.error]
+        )
 
     def _evaluate_rules(self, tenant: Tenant, variables: dict[str, Any]) -> tuple[RulesOutcome, list[str], list[str]]:
         """(outcome, rules errors, warnings) of one evaluation. Raises only what a retry can fix (the rules
@@ -435,24 +451,39 @@ class CreateTicket:
         if not source.strip():
             return RulesOutcome(version=version), [], []
         started = time.monotonic()
-        request = RulesRequest(
-            action="evaluate",
-            tenant_id=tenant.tenant_id,
-            version=str(version),
-            source=source,
-            variables=variables,
-        )
         failed = RulesOutcome(version=version, failed=True)
-        try:
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            request = RulesRequest(
+                action="evaluate",
+                tenant_id=tenant.tenant_id,
+                version=str(version),
+                source=source,
+                variables=variables,
+                classifications=list(answers),
+            )
             raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-        except RulesFunctionFailed as exc:
+            try:
+                return RuleResult.model_validate(raw)
+            except ValueError:
+                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+
+        triage = Triage(
+            self.deps.classifier,
+            self.deps.classification_cache,
+            time_left=self.deps.time_left,
+            metric=self.deps.metric,
+        )
+        try:
+            triaged = triage.run(tenant.tenant_id, run)
+        except (RulesFunctionFailed, TriageError) as exc:
             return failed, [str(exc)[:500]], []
         finally:
             self.deps.metric("RulesMs", (time.monotonic() - started) * 1000)
-        try:
-            result = RuleResult.model_validate(raw)
-        except ValueError:
-            return failed, ["the rules function answered with an unexpected shape"], []
+        if triaged.runs > 1:
+            self.deps.metric("RulesRuns", triaged.runs)
+        result = triaged.result
+        failed = failed.model_copy(update={"classifications": triaged.classifications})
         warnings = [w.message for w in result.warnings][:20]
         if result.status != "ok":
             what = "failed" if result.status == "internal_error" else "refused the request"
@@ -466,7 +497,10 @@ class CreateTicket:
             if name in result.changed and name in READ_WRITE_VARIABLES
         }
         exception = result.exception if result.exception not in (None, "") else None
-        return RulesOutcome(version=version, changed=changed, exception=exception), [], warnings
+        outcome = RulesOutcome(
+            version=version, changed=changed, exception=exception, classifications=triaged.classifications
+        )
+        return outcome, [], warnings
 
     def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
         resolved = self._resolve(sub, tenant, client)
@@ -507,6 +541,7 @@ class CreateTicket:
             configuration_item_id=resolved.configuration_item_id,
             catch_all_used=resolved.catch_all_used,
             rules_errors=ruled.errors,
+            submission_errors=ruled.submission_errors,
             # rule warnings stay on the submission for the admin; technicians get no lint in every note
         )
         if draft.submission_errors:
@@ -520,29 +555,77 @@ class CreateTicket:
             if existing is not None:
                 ticket_id, number = existing.id, existing.ticket_number
                 self.deps.metric("DuplicateCreatesAvoided", 1)
+        note_text = draft.note_text
         if ticket_id is None:
             sub = self._save(
                 sub,
                 resolved=resolved,
                 submission_errors=submission_errors,
-                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
+                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": note_text}),
             )
             try:
-                ticket_id = client.create_ticket(draft.fields)
-            except at_errors.AutotaskError as exc:
-                if getattr(exc, "maybe_committed", False) and not exc.retryable:
-                    exc = at_errors.TransientError(str(exc), maybe_committed=True)
-                raise exc from None
+                ticket_id = self._send_create(client, draft.fields)
+            except at_errors.ValidationError_ as exc:
+                # Autotask refused a field: replace or drop it and try once more (never lose the ticket for it)
+                repaired = self._repair(client, tenant, draft.fields, exc)
+                if repaired is None:
+                    raise
+                self.deps.metric("RefusedFieldsReplaced", len(repaired.errors))
+                submission_errors = [*draft.submission_errors, *repaired.errors][:MAX_RECORDED_ERRORS]
+                note_text = internal_note(
+                    sub,
+                    catch_all_used=resolved.catch_all_used,
+                    priv_append=str(ruled.variables.get("priv_append") or ""),
+                    submission_errors=[*draft.submission_errors, *repaired.errors],
+                    rules_errors=ruled.errors,
+                )
+                # exactly once: whatever happened to the refused create, look for the ticket before sending again
+                existing = client.find_ticket_by_external_id(sub.submission_id)
+                if existing is not None:
+                    ticket_id, number = existing.id, existing.ticket_number
+                    self.deps.metric("DuplicateCreatesAvoided", 1)
+                else:
+                    sub = self._save(
+                        sub,
+                        submission_errors=submission_errors,
+                        progress=sub.progress.model_copy(update={"note_text": note_text}),
+                    )
+                    ticket_id = self._send_create(client, repaired.fields)
         progress = sub.progress.model_copy(
             update={
                 "ticket_id": ticket_id,
                 "ticket_number": number,
-                "note_text": draft.note_text,
+                "note_text": note_text,
                 "create_attempted": True,
             }
         )
         sub = self._save(sub, resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED, sub
+
+    @staticmethod
+    def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
+        try:
+            return int(client.create_ticket(fields))
+        except at_errors.AutotaskError as exc:
+            if getattr(exc, "maybe_committed", False) and not exc.retryable:
+                exc = at_errors.TransientError(str(exc), maybe_committed=True)
+            raise exc from None
+
+    def _repair(
+        self, client: AutotaskPort, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
+    ) -> Repair | None:
+        """Autotask's refusal read field by field (helpdesk.domain.refusals); None when a retry cannot help."""
+        refusals, repairable = parse_refusal(exc.errors or ([exc.detail] if exc.detail else []))
+        if not repairable or not refusals:
+            return None
+        self._check_time()
+
+        def active_work_types() -> list[int]:
+            return [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+
+        return repair_fields(
+            fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
+        )
 
     def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from helpdesk.domain.rules import Classification, ClassificationRequest
 from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, SecretPurpose, Tenant
 
 
@@ -50,6 +51,24 @@ class SecretBox(Protocol):
     def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str: ...
 
     def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str: ...
+
+
+class Classifier(Protocol):
+    """Scores a text against categories for ``ai_categorize`` (a model outside the rules sandbox).
+
+    Never raises: a failure, timeout or refusal comes back as a Classification with every score 0 and ``error``."""
+
+    model: str
+
+    def classify(self, request: ClassificationRequest) -> Classification: ...
+
+
+class ClassificationCache(Protocol):
+    """Answers per tenant, by the question's key (a hash of text and categories); entries expire."""
+
+    def get(self, tenant_id: str, request: ClassificationRequest) -> Classification | None: ...
+
+    def put(self, tenant_id: str, answer: Classification) -> None: ...
 
 
 class TenantLeases(Protocol):

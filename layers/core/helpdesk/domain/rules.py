@@ -18,11 +18,20 @@ the rules themselves failed (then ``exception`` says why and ``error`` has the l
 means the event did not match :class:`RulesRequest` (``request_error`` says how); nothing ran.
 
 Callers must treat a non-null ``exception`` as "do not create the ticket; show this text to the end user".
+
+``ai_categorize(text, categories)`` (docs/rules.md): the sandbox never calls a model. When rules call it for a
+(text, categories) pair whose answer is not in ``classifications``, the run stops there and the result lists
+the pair in ``pending_classifications`` (``variables`` is then null). The caller classifies outside the sandbox
+and runs the rules again with the answers added (rules are deterministic on their inputs), at most
+:data:`MAX_CATEGORIZE_CALLS` + 1 runs per submission.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -59,6 +68,93 @@ class RulesFunctionFailed(RuntimeError):
 MAX_SOURCE_CHARS = 100_000
 
 
+MAX_CATEGORIZE_TEXT: Final = 4_000
+"""Characters of the text ``ai_categorize`` classifies (longer texts are cut to this, at no error)."""
+MAX_CATEGORIES: Final = 20
+MAX_CATEGORY_CHARS: Final = 100
+MAX_CATEGORIZE_CALLS: Final = 3
+"""Different (text, categories) pairs one run of the rules may classify (a repeated pair is answered again free)."""
+BEST_MATCH_ABOVE: Final = 80
+"""``best_match`` is the top category only when its score is above this (the original product's threshold)."""
+MATCHES_ABOVE: Final = 94
+"""``matches`` lists every category scoring above this."""
+
+
+def categorize_key(text: str, categories: Sequence[str]) -> str:
+    """Stable id of one classification question (what answers are matched and cached by)."""
+    blob = json.dumps([text, list(categories)], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ClassificationRequest(BaseModel):
+    """One question ``ai_categorize`` asked: how well does ``text`` fit each category?"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(max_length=MAX_CATEGORIZE_TEXT)
+    categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("categories must be different")
+        for c in value:
+            if not c.strip() or len(c) > MAX_CATEGORY_CHARS:
+                raise ValueError(f"a category must be 1-{MAX_CATEGORY_CHARS} characters")
+        return value
+
+    @property
+    def key(self) -> str:
+        return categorize_key(self.text, self.categories)
+
+
+class Classification(ClassificationRequest):
+    """An answer: a score 0-100 for every category. ``error`` says why they are all 0 (model failed, refused...)."""
+
+    scores: dict[str, int]
+    error: str | None = Field(default=None, max_length=500)
+    model: str = Field(default="", max_length=200)
+    cached: bool = False
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+
+    @field_validator("scores")
+    @classmethod
+    def _scores(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(not 0 <= v <= 100 for v in value.values()):
+            raise ValueError("scores must be between 0 and 100")
+        return value
+
+    def result(self) -> dict[str, Any]:
+        """What ``ai_categorize`` returns to the rules."""
+        return categorize_result(self.categories, self.scores)
+
+    @classmethod
+    def failed(cls, request: ClassificationRequest, error: str, model: str = "") -> Classification:
+        return cls(
+            text=request.text,
+            categories=request.categories,
+            scores=dict.fromkeys(request.categories, 0),
+            error=error[:500],
+            model=model,
+        )
+
+
+def categorize_result(categories: Sequence[str], scores: Mapping[str, int]) -> dict[str, Any]:
+    """The original product's result shape: ``scores`` (every category, 0-100), ``best_match`` (the top category
+    if its score is above 80, else None; ties go to the category listed first) and ``matches`` (every category
+    above 94, best first)."""
+    full = {c: max(0, min(100, int(scores.get(c, 0)))) for c in categories}
+    best = max(categories, key=lambda c: full[c]) if categories else None
+    matches = sorted((c for c in categories if full[c] > MATCHES_ABOVE), key=lambda c: -full[c])
+    return {
+        "scores": full,
+        "best_match": best if best is not None and full[best] > BEST_MATCH_ABOVE else None,
+        "matches": matches,
+    }
+
+
 class RulesRequest(BaseModel):
     """The event the `rules` function accepts."""
 
@@ -69,6 +165,8 @@ class RulesRequest(BaseModel):
     version: str = Field(min_length=1, max_length=64, coerce_numbers_to_str=True)
     source: str = Field(max_length=MAX_SOURCE_CHARS)
     variables: dict[str, JsonValue] = Field(default_factory=dict)
+    classifications: list[Classification] = Field(default_factory=list, max_length=MAX_CATEGORIZE_CALLS)
+    """Answers to ``ai_categorize`` questions earlier runs left pending (see the module doc)."""
 
     @field_validator("variables")
     @classmethod
@@ -124,7 +222,16 @@ class RuleResult(BaseModel):
     compile_cached: bool | None = None
     request_error: str | None = None
     """invalid_request/internal_error: what was wrong (no rule ran)."""
+    pending_classifications: list[ClassificationRequest] = Field(default_factory=list)
+    """evaluate/test: the rules stopped at an ``ai_categorize`` question not answered in the request: classify it
+    and run again with the answer (``variables`` is null meanwhile)."""
+    classifications: list[Classification] = Field(default_factory=list)
+    """evaluate/test: the answers the rules used, in the order they asked."""
 
     @property
     def blocks_ticket(self) -> bool:
         return self.exception is not None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.pending_classifications)

@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from helpdesk.domain.rules import MAX_CATEGORIZE_CALLS, Classification
+
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 RECEIPT_PREFIX = "hbr_"
@@ -287,6 +289,11 @@ class RulesOutcome(BaseModel):
     )
     exception: str | None = Field(default=None, description="an intentional `exception = '...'`: blocks the ticket")
     failed: bool = Field(default=False, description="the rules failed (run-time error, limit, rules function error)")
+    classifications: list[Classification] = Field(
+        default_factory=list,
+        max_length=MAX_CATEGORIZE_CALLS,
+        description="the ai_categorize answers the rules used (scores, model, error), for the admin and the replay",
+    )
 
 
 class Submission(BaseModel):
@@ -326,6 +333,11 @@ class Submission(BaseModel):
         description="for the MSP admin: ticket fields that fell back or were dropped (the note's [Submission Errors])",
     )
     attempts: int = Field(default=0, ge=0, description="dispatch attempts so far")
+    dead_lettered_at: datetime | None = Field(
+        default=None, description="the dispatcher gave up retrying: its work message went to the dead-letter queue"
+    )
+    requeued_at: datetime | None = Field(default=None, description="an admin last sent a fresh work message")
+    requeues: int = Field(default=0, ge=0, description="how often an admin re-queued it")
     lease_owner: str | None = Field(default=None, description="the dispatcher run working on it right now")
     lease_until: datetime | None = Field(default=None, description="when that run's claim lapses (crash safety)")
     autotask_requests: int = Field(default=0, ge=0, description="Autotask requests spent on this submission")
@@ -509,4 +521,11 @@ class SubmissionRepository(Protocol):
 
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         """The tenant's newest submissions first (admin views, ops)."""
+        ...
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        """Up to `limit` (<= 100) submissions newest first, each with its position (`<created>#<id>`), starting
+        after the position `after`, only those created after `since`; and whether more follow."""
         ...

@@ -186,11 +186,13 @@ def build_ticket(
     catch_all_used: bool,
     rule_warnings: list[str] | None = None,
     rules_errors: list[str] | None = None,
+    submission_errors: list[str] | None = None,
 ) -> TicketDraft:
     """Map labels to values and assemble the ticket and its internal note.
 
-    `variables` are the rules' output (or `rule_input(...)` when the tenant has no rules)."""
-    errors: list[str] = []
+    `variables` are the rules' output (or `rule_input(...)` when the tenant has no rules); `submission_errors`
+    are problems found before mapping (e.g. a failed ai_categorize), listed first under "[Submission Errors]"."""
+    errors: list[str] = list(submission_errors or [])
     fields: dict[str, Any] = {"companyID": int(company_id), "externalID": submission.submission_id}
     if contact_id is not None:
         fields["contactID"] = int(contact_id)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from time import perf_counter
 from types import TracebackType
 from typing import Any, Final
 
+from helpdesk.domain.rules import Classification, ClassificationRequest
 from helpdesk.rules import variables as V
+from helpdesk.rules.categorize import ANSWERS, CategorizeLimitError, ClassificationPending
 from helpdesk.rules.compiler import FILENAME, CompiledRules, Diagnostic, RulesSyntaxError, compile_rules, validate
 from helpdesk.rules.modules import import_from, import_module
 from helpdesk.rules.runtime import (
@@ -63,6 +65,10 @@ class Evaluation:
     """Helper variables the rules defined (only when asked for: test runs)."""
     duration_ms: float = 0.0
     steps: int = 0
+    pending: list[ClassificationRequest] = field(default_factory=list)
+    """``ai_categorize`` questions to answer before the rules can finish (the run stopped at the first one)."""
+    classifications: list[Classification] = field(default_factory=list)
+    """The ``ai_categorize`` answers this run used, in the order it asked."""
 
 
 class UnknownVariableError(ValueError):
@@ -89,7 +95,7 @@ def describe_failure(exc: BaseException) -> Diagnostic:
             else str(exc)
         )
         code = "undefined-name"
-    elif isinstance(exc, RulesLimitError):
+    elif isinstance(exc, RulesLimitError | CategorizeLimitError):
         msg, code = str(exc), "limit"
     elif isinstance(exc, RulesForbiddenError):
         msg, code = str(exc), "forbidden"
@@ -147,8 +153,12 @@ def evaluate(
     *,
     limits: Limits = DEFAULT_LIMITS,
     include_helpers: bool = False,
+    classifications: Sequence[Classification] = (),
 ) -> Evaluation:
-    """Run compiled rules once. Never raises for anything the rules do; raises UnknownVariableError for bad input."""
+    """Run compiled rules once. Never raises for anything the rules do; raises UnknownVariableError for bad input.
+
+    ``classifications`` answer the rules' ``ai_categorize`` questions; a question without an answer stops the run
+    and comes back in ``Evaluation.pending`` (the variables are then those at the stop: do not submit them)."""
     if not _ALL.issuperset(variables):
         unknown = variables.keys() - _ALL
         raise UnknownVariableError(f"unknown variable(s): {', '.join(sorted(unknown))}")
@@ -165,10 +175,15 @@ def evaluate(
             METER.configure(limits)
             METER_LIMITS[0] = limits
         METER.start(g)
+        ANSWERS.start(classifications)
         t0 = perf_counter()
         error: Diagnostic | None = None
+        pending: list[ClassificationRequest] = []
         try:
             exec(compiled.code, g)  # noqa: S102 - the sandbox: validated, guard-rewritten code with tiny builtins
+        except ClassificationPending as exc:
+            pending.append(exc.request)
+            del exc
         except Exception as exc:
             error = describe_failure(exc)
             del exc
@@ -176,6 +191,8 @@ def evaluate(
         steps = g["_c"]() - 1 + METER.bulk
         output = METER.output
         METER.globals = {}
+        used = ANSWERS.used
+        ANSWERS.start(())
     warnings = list(compiled.warnings)
     after = _GET_RW(g)
     if not _SCALAR_SET.issuperset(map(type, after)):
@@ -206,6 +223,8 @@ def evaluate(
         helpers=helpers,
         duration_ms=elapsed * 1000,
         steps=steps,
+        pending=pending,
+        classifications=used,
     )
 
 
@@ -272,6 +291,7 @@ class RulesEngine:
         variables: Mapping[str, Any],
         *,
         include_helpers: bool = False,
+        classifications: Sequence[Classification] = (),
     ) -> Evaluation:
         """Compile (cached) and run. Rules with errors evaluate to ``exception`` naming the first error."""
         try:
@@ -286,7 +306,9 @@ class RulesEngine:
                 error=first,
                 warnings=[d for d in exc.diagnostics if d.severity == "warning"],
             )
-        return evaluate(compiled, variables, limits=self.limits, include_helpers=include_helpers)
+        return evaluate(
+            compiled, variables, limits=self.limits, include_helpers=include_helpers, classifications=classifications
+        )
 
     def validate(self, source: str) -> list[Diagnostic]:
         return validate(source, self.limits)

@@ -25,6 +25,8 @@ from itertools import count
 from time import perf_counter
 from typing import Any, Final, TypeVar
 
+from helpdesk.rules.categorize import ai_categorize
+
 _T = TypeVar("_T")
 
 ITEM_UNITS: Final = 8
@@ -955,6 +957,7 @@ SAFE_BUILTINS: Final[dict[str, Any]] = {
     "chr": _chr,
     "ord": ord,
     "print": _print,
+    "ai_categorize": ai_categorize,
     "True": True,
     "False": False,
     "None": None,

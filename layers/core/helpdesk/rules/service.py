@@ -99,7 +99,12 @@ class RulesService:
         before = self.engine.misses
         with hard_time_limit(self.hard_limit_seconds):
             ev = self.engine.evaluate(
-                request.tenant_id, request.version, request.source, request.variables, include_helpers=test
+                request.tenant_id,
+                request.version,
+                request.source,
+                request.variables,
+                include_helpers=test,
+                classifications=request.classifications,
             )
         cached = self.engine.misses == before
         errors: list[RuleDiagnostic] = []
@@ -115,6 +120,22 @@ class RulesService:
         request: RulesRequest, ev: Evaluation, *, valid: bool | None, errors: list[RuleDiagnostic], cached: bool
     ) -> RuleResult:
         test = request.action == "test"
+        if ev.pending:  # stopped at an unanswered ai_categorize: nothing here may be submitted
+            return RuleResult(
+                action=request.action,
+                tenant_id=request.tenant_id,
+                version=request.version,
+                valid=valid,
+                errors=errors,
+                warnings=[_diag(d) for d in ev.warnings],
+                variables=None,
+                output=ev.output if test else [],
+                duration_ms=round(ev.duration_ms, 3),
+                steps=ev.steps,
+                compile_cached=cached,
+                pending_classifications=ev.pending,
+                classifications=ev.classifications,
+            )
         return RuleResult(
             action=request.action,
             tenant_id=request.tenant_id,
@@ -131,4 +152,5 @@ class RulesService:
             duration_ms=round(ev.duration_ms, 3),
             steps=ev.steps,
             compile_cached=cached,
+            classifications=ev.classifications,
         )
