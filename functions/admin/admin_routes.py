@@ -58,9 +58,9 @@ def service() -> AdminService:
         from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
+        from helpdesk.adapters.lambda_rules import LambdaRulesRunner
         from helpdesk.adapters.sqs import SqsWorkQueue
         from helpdesk.admin.gateway import client_gateway
-        from helpdesk.admin.rules_lambda import LambdaRulesRunner
 
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),

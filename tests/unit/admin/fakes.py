@@ -12,29 +12,31 @@ from helpdesk.admin.ports import (
     EntityAccess,
     PicklistOption,
     PicklistSet,
-    RulesMessage,
-    RulesOutcome,
     ZoneInfo,
 )
 from helpdesk.admin.service import AdminService
-from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential
+from helpdesk.domain.rules import RuleDiagnostic, RuleResult, RulesRequest
 from helpdesk.domain.tenant import (
+    CREDENTIAL_LIMITS,
     Credential,
     CredentialKind,
     IssuedCredential,
     RulesVersion,
     SecretPurpose,
     Tenant,
+    TenantStatus,
     utcnow,
 )
 from helpdesk.domain.tokens import new_id, new_token, token_hash
 
 
 class MemoryTenants:
-    def __init__(self) -> None:
+    def __init__(self, *, limits: dict[CredentialKind, int] | None = None) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.credentials: dict[str, Credential] = {}
         self.rules: dict[str, list[RulesVersion]] = {}
+        self.limits = dict(limits or CREDENTIAL_LIMITS)
 
     def get(self, tenant_id: str) -> Tenant | None:
         return self.tenants.get(tenant_id)
@@ -57,8 +59,23 @@ class MemoryTenants:
     def list_tenants(self) -> list[Tenant]:
         return sorted(self.tenants.values(), key=lambda t: t.tenant_id)
 
+    def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
+        tenant = self.tenants[tenant_id]
+        if tenant.status is not status:
+            tenant = self.save(tenant.model_copy(update={"status": status}))
+        for h, c in self.credentials.items():
+            if c.tenant_id == tenant_id:
+                self.credentials[h] = c.model_copy(update={"suspended": status is TenantStatus.DISABLED})
+        return tenant
+
+    def _active(self, tenant_id: str, kind: CredentialKind) -> int:
+        return sum(1 for c in self.list_credentials(tenant_id, kind) if c.active)
+
     def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential:
+        if self._active(tenant_id, kind) >= self.limits[kind]:
+            raise CredentialLimitReached(f"at most {self.limits[kind]}")
         token = new_token(kind.value)
+        tenant = self.tenants.get(tenant_id)
         credential = Credential(
             credential_id=new_id(f"{kind.value}_"),
             tenant_id=tenant_id,
@@ -66,6 +83,7 @@ class MemoryTenants:
             label=label,
             token_hash=token_hash(token),
             token_hint=token[-4:],
+            suspended=tenant is not None and tenant.status is TenantStatus.DISABLED,
         )
         self.credentials[credential.token_hash] = credential
         return IssuedCredential(credential=credential, token=token)
@@ -77,10 +95,14 @@ class MemoryTenants:
     def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]:
         return [c for c in self.credentials.values() if c.tenant_id == tenant_id and c.kind is kind]
 
-    def revoke_credential(self, tenant_id: str, kind: CredentialKind, credential_id: str) -> bool:
+    def revoke_credential(
+        self, tenant_id: str, kind: CredentialKind, credential_id: str, *, keep_at_least: int = 0
+    ) -> bool:
         for h, c in self.credentials.items():
             if c.tenant_id == tenant_id and c.kind is kind and c.credential_id == credential_id:
                 if c.active:
+                    if self._active(tenant_id, kind) <= keep_at_least:
+                        raise LastCredential("last one")
                     self.credentials[h] = c.model_copy(update={"revoked_at": utcnow()})
                 return True
         return False
@@ -193,40 +215,45 @@ class FakeGateway:
 
 
 class FakeRules:
-    """Python's own compiler for syntax errors; `evaluate` runs nothing, it echoes variables with a change."""
+    """Python's own compiler for syntax errors; a run executes nothing, it echoes variables with a change (and
+    fails like the engine on `int(priority)` of a priority that is not a number)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
-    def validate(self, tenant_id: str, source: str) -> RulesOutcome:
-        self.calls.append(("validate", tenant_id))
+    def run(self, request: RulesRequest) -> RuleResult:
+        label = {"validate": "validate", "test": "evaluate", "evaluate": "run"}[request.action]
+        self.calls.append((label, request.tenant_id))
         try:
-            compile(source, "<rules>", "exec")
+            compile(request.source, "<rules>", "exec")
         except SyntaxError as exc:
-            return RulesOutcome(ok=False, errors=[RulesMessage(str(exc.msg), exc.lineno, exc.offset)])
-        warnings = [RulesMessage("use == to compare with a literal", 1, 1)] if " is '" in source else []
-        return RulesOutcome(ok=True, warnings=warnings)
-
-    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        self.calls.append(("evaluate", tenant_id))
-        checked = self.validate(tenant_id, source)
-        if not checked.ok:
-            return checked
-        out = dict(variables)
-        changed: dict[str, Any] = {}
-        if "priority = 'Critical'" in source:
-            out["priority"] = changed["priority"] = "Critical"
-        return RulesOutcome(ok=True, variables=out, changed=changed)
-
-    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        """The dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)."""
-        if "int(priority)" in source and not str(variables.get("priority", "")).isdigit():
-            self.calls.append(("run", tenant_id))
-            error = RulesMessage(f"ValueError: invalid literal for int(): {variables.get('priority')!r}", 1, 1)
-            return RulesOutcome(ok=True, variables=dict(variables), exception=error.message, error=error)
-        outcome = self.evaluate(tenant_id, source, variables)
-        self.calls[-1] = ("run", tenant_id)
-        return outcome
+            error = RuleDiagnostic(
+                severity="error", code="syntax", message=str(exc.msg), line=exc.lineno or 0, column=exc.offset or 0
+            )
+            return RuleResult(action=request.action, valid=False, errors=[error])
+        warnings = (
+            [
+                RuleDiagnostic(
+                    severity="warning", code="is-literal", message="use == to compare with a literal", line=1, column=1
+                )
+            ]
+            if " is '" in request.source
+            else []
+        )
+        if request.action == "validate":
+            return RuleResult(action=request.action, valid=True, warnings=warnings)
+        priority = request.variables.get("priority", "")
+        if request.action == "evaluate" and "int(priority)" in request.source and not str(priority).isdigit():
+            # the dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)
+            message = f"ValueError: invalid literal for int(): {priority!r}"
+            error = RuleDiagnostic(severity="error", code="runtime", message=message, line=1, column=1)
+            return RuleResult(action=request.action, variables=dict(request.variables), exception=message, error=error)
+        out = dict(request.variables)
+        changed: list[str] = []
+        if "priority = 'Critical'" in request.source:
+            out["priority"] = "Critical"
+            changed.append("priority")
+        return RuleResult(action=request.action, valid=True, variables=out, changed=changed)
 
 
 def make_service(

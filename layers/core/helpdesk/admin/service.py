@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from helpdesk.admin import settings as settings_mod
 from helpdesk.admin.errors import (
@@ -22,19 +22,21 @@ from helpdesk.admin.errors import (
     NotFound,
     RulesFailOnReplay,
     Unauthorized,
+    Upstream,
 )
-from helpdesk.admin.ports import (
-    AutotaskFactory,
-    AutotaskGateway,
-    ConnectionSettings,
-    PicklistSet,
-    RulesOutcome,
-    RulesRunner,
-)
+from helpdesk.admin.ports import AutotaskFactory, AutotaskGateway, ConnectionSettings, PicklistSet
 from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
 from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
-from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
+from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
+from helpdesk.domain.rules import (
+    MAX_SOURCE_CHARS,
+    RuleResult,
+    RulesAction,
+    RulesFunctionFailed,
+    RulesRequest,
+    RulesUnavailable,
+)
 from helpdesk.domain.submission import SubmissionRepository
 from helpdesk.domain.tenant import (
     Credential,
@@ -45,8 +47,8 @@ from helpdesk.domain.tenant import (
     Tenant,
     WebhookRegistration,
 )
+from helpdesk.ports import RulesRunner
 
-MAX_RULES_SOURCE = 100_000
 PICKLIST_TTL_SECONDS = 600
 
 
@@ -155,12 +157,28 @@ class PicklistsView(BaseModel):
     cached: bool
 
 
-def _messages(items: list[Any]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in vars(m).items() if v is not None} for m in items]
+def rules_check(result: RuleResult) -> RulesCheck:
+    return RulesCheck(
+        ok=result.compiles, errors=[d.view() for d in result.errors], warnings=[d.view() for d in result.warnings]
+    )
 
 
-def rules_check(outcome: RulesOutcome) -> RulesCheck:
-    return RulesCheck(ok=outcome.ok, errors=_messages(outcome.errors), warnings=_messages(outcome.warnings))
+def rules_test_result(result: RuleResult) -> RulesTestResult:
+    exception = result.exception or None
+    line = result.error.line if result.error is not None else 0
+    if exception and line and f"line {line}" not in exception:
+        exception = f"{exception} (line {line})"
+    changed: dict[str, Any] = result.changed_values()
+    if "exception" in changed:
+        changed["exception"] = exception
+    return RulesTestResult(
+        **rules_check(result).model_dump(),
+        variables=dict(result.variables or {}),
+        changed=changed,
+        exception=exception,
+        output="\n".join(result.output),
+        helpers=dict(result.helpers or {}),
+    )
 
 
 @dataclass
@@ -332,16 +350,16 @@ class AdminService:
 
     # ------------------------------------------------------------------ Dispatcher Rules
     def _check_source(self, source: str) -> None:
-        if len(source) > MAX_RULES_SOURCE:
+        if len(source) > MAX_SOURCE_CHARS:
             raise Invalid(
-                f"The rules are too long ({len(source)} characters; at most {MAX_RULES_SOURCE}).",
+                f"The rules are too long ({len(source)} characters; at most {MAX_SOURCE_CHARS}).",
                 fields=[FieldError("source", "too long")],
             )
 
     def validate_rules(self, tenant_id: str, source: str) -> RulesCheck:
         self._check_source(source)
         self.tenant(tenant_id)
-        return rules_check(self.rules.validate(tenant_id, source))
+        return rules_check(self._run_rules("validate", tenant_id, source))
 
     def save_rules(
         self, tenant_id: str, source: str, *, author: str = "", note: str = "", confirm: bool = False
@@ -350,13 +368,13 @@ class AdminService:
         version and make it active. Rules that fail on a replayed press are only saved with `confirm`."""
         self._check_source(source)
         tenant = self.tenant(tenant_id)
-        outcome = self.rules.validate(tenant_id, source)
-        if not outcome.ok:
+        outcome = self._run_rules("validate", tenant_id, source)
+        if not outcome.compiles:
             first = outcome.errors[0] if outcome.errors else None
             where = f" (line {first.line}, column {first.column})" if first and first.line else ""
             raise Invalid(
                 (first.message if first else "The rules do not compile.") + where,
-                fields=[FieldError("source", e.message, e.line, e.column) for e in outcome.errors]
+                fields=[FieldError("source", e.message, e.line or None, e.column or None) for e in outcome.errors]
                 or [FieldError("source", "The rules do not compile.")],
             )
         replayed = None if confirm else self._replay(tenant, source, outcome)
@@ -379,16 +397,16 @@ class AdminService:
             active = self.active_rules(tenant_id)
             source = active.source if active and active.source else ""
         self._check_source(source)
-        return self._replay(tenant, source, self.rules.validate(tenant_id, source), limit=limit)
+        return self._replay(tenant, source, self._run_rules("validate", tenant_id, source), limit=limit)
 
-    def _replay(self, tenant: Tenant, source: str, compiled: RulesOutcome, *, limit: int = MAX_PRESSES) -> RulesReplay:
+    def _replay(self, tenant: Tenant, source: str, compiled: RuleResult, *, limit: int = MAX_PRESSES) -> RulesReplay:
         active = (
             self.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version) if tenant.rules_version else None
         )
         limit = max(0, min(limit, MAX_PRESSES))
         presses = self.submissions.list_recent(tenant.tenant_id, limit=limit) if self.submissions and limit else []
         return replay(
-            self.rules,
+            lambda src, variables: self._run_rules("evaluate", tenant.tenant_id, src, variables),
             tenant,
             source,
             active.source if active else None,
@@ -436,17 +454,33 @@ class AdminService:
         else:
             self.tenant(tenant_id)
         self._check_source(source)
-        outcome = self.rules.evaluate(tenant_id, source, variables)
-        return RulesTestResult(
-            ok=outcome.ok,
-            errors=_messages(outcome.errors),
-            warnings=_messages(outcome.warnings),
-            variables=outcome.variables,
-            changed=outcome.changed,
-            exception=outcome.exception,
-            output=outcome.output,
-            helpers=outcome.helpers,
-        )
+        return rules_test_result(self._run_rules("test", tenant_id, source, variables))
+
+    def _run_rules(
+        self, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any] | None = None
+    ) -> RuleResult:
+        """One call of the rules function on unsaved source, its failures as admin answers."""
+        try:
+            request = RulesRequest.draft(action, tenant_id, source, variables or {})
+        except ValidationError as exc:
+            message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise Invalid(
+                f"The rules cannot run on these inputs: {message}", fields=[FieldError("variables", message)]
+            ) from None
+        try:
+            result = self.rules.run(request)
+        except RulesUnavailable:
+            raise Upstream("The rules engine is not reachable right now; try again.") from None
+        except RulesFunctionFailed:
+            raise Upstream(
+                "The rules engine failed while checking these rules; try again or simplify the rules."
+            ) from None
+        if result.status == "invalid_request":
+            message = result.request_error or "the request was not understood"
+            raise Invalid(f"The rules engine refused the request: {message}", fields=[FieldError("variables", message)])
+        if not result.understood:
+            raise Upstream("The rules engine failed while checking these rules; try again.")
+        return result
 
     @staticmethod
     def _version_view(v: RulesVersion, *, active: bool, with_source: bool) -> RulesVersionView:
@@ -491,9 +525,15 @@ class AdminService:
         return presses.requeue(tenant_id, submission_id, self.work_queue, by=by)
 
     # ------------------------------------------------------------------ button keys
+    def _issue(self, tenant_id: str, kind: CredentialKind, label: str) -> IssuedCredential:
+        try:
+            return self.tenants.issue_credential(tenant_id, kind, label.strip())
+        except CredentialLimitReached as exc:
+            raise Conflict(str(exc)) from None
+
     def create_button_key(self, tenant_id: str, label: str) -> IssuedKey:
         self.tenant(tenant_id)
-        issued: IssuedCredential = self.tenants.issue_credential(tenant_id, CredentialKind.BUTTON_KEY, label.strip())
+        issued = self._issue(tenant_id, CredentialKind.BUTTON_KEY, label)
         return IssuedKey(key=KeyView.of(issued.credential), token=issued.token)
 
     def list_button_keys(self, tenant_id: str) -> list[KeyView]:
@@ -508,7 +548,7 @@ class AdminService:
     # ------------------------------------------------------------------ admin tokens
     def create_admin_token(self, tenant_id: str, label: str) -> IssuedKey:
         self.tenant(tenant_id)
-        issued = self.tenants.issue_credential(tenant_id, CredentialKind.ADMIN_TOKEN, label.strip())
+        issued = self._issue(tenant_id, CredentialKind.ADMIN_TOKEN, label)
         return IssuedKey(key=KeyView.of(issued.credential), token=issued.token)
 
     def list_admin_tokens(self, tenant_id: str) -> list[KeyView]:
@@ -517,14 +557,16 @@ class AdminService:
         return [KeyView.of(k) for k in sorted(tokens, key=lambda k: k.created_at, reverse=True)]
 
     def revoke_admin_token(self, tenant_id: str, token_id: str) -> None:
-        """Revoke one admin token; never the last active one (that would lock every admin out)."""
-        tokens = self.tenants.list_credentials(tenant_id, CredentialKind.ADMIN_TOKEN)
-        target = next((t for t in tokens if t.credential_id == token_id), None) if len(token_id) <= 100 else None
-        if target is None:
+        """Revoke one admin token; never the last active one (that would lock every admin out). The repository
+        checks that atomically, so two concurrent revocations cannot take the last two."""
+        try:
+            found = len(token_id) <= 100 and self.tenants.revoke_credential(
+                tenant_id, CredentialKind.ADMIN_TOKEN, token_id, keep_at_least=1
+            )
+        except LastCredential:
+            raise Conflict("This is the last admin token: create another one before revoking it.") from None
+        if not found:
             raise NotFound("No such admin token.")
-        if target.active and sum(1 for t in tokens if t.active) <= 1:
-            raise Conflict("This is the last admin token: create another one before revoking it.")
-        self.tenants.revoke_credential(tenant_id, CredentialKind.ADMIN_TOKEN, token_id)
 
     # ------------------------------------------------------------------ Ticket Notification URL
     def _callout_token(self, tenant: Tenant) -> tuple[Tenant, str, datetime]:
@@ -540,7 +582,7 @@ class AdminService:
 
     def _issue_callout_token(self, tenant: Tenant) -> tuple[Tenant, str, datetime]:
         old = [c for c in self.tenants.list_credentials(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN) if c.active]
-        issued = self.tenants.issue_credential(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN, "Ticket Notification")
+        issued = self._issue(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN, "Ticket Notification")
         try:
             saved = self._save(
                 tenant.model_copy(
@@ -648,8 +690,8 @@ class AdminService:
         active = self.tenants.get_rules_version(tenant_id, tenant.rules_version) if tenant.rules_version else None
 
         def validate(source: str) -> tuple[bool, str]:
-            outcome = self.rules.validate(tenant_id, source)
-            if outcome.ok:
+            outcome = self._run_rules("validate", tenant_id, source)
+            if outcome.compiles:
                 warned = f" ({len(outcome.warnings)} warning(s))" if outcome.warnings else ""
                 return True, "The rules compile." + warned
             first = outcome.errors[0] if outcome.errors else None
