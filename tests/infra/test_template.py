@@ -333,3 +333,20 @@ def test_no_trace_records_a_callout_or_webhook_url_with_its_token() -> None:
         assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
     # The function follows API Gateway's (never) decision instead of sampling on its own.
     assert FUNCTIONS["CalloutFunction"]["Tracing"] == "PassThrough"
+
+
+def test_rules_function_limits_are_as_tight_as_the_hard_rules_limits_allow() -> None:
+    from helpdesk import aws
+    from helpdesk.rules.isolation import HardLimits
+
+    rules, hard = FUNCTIONS["RulesFunction"], HardLimits()
+    timeout, memory = fn_prop(rules, "Timeout"), fn_prop(rules, "MemorySize")
+    # an evaluation is killed after wall_seconds; the rest of the timeout is for compiling a new rules version
+    assert hard.wall_seconds < timeout <= hard.wall_seconds + 2, timeout
+    # the warm function (~85 MB resident, measured in the devstack) plus one evaluation process at its limit
+    warm_function_mb = 100
+    assert warm_function_mb + hard.memory_mb <= memory <= warm_function_mb + hard.memory_mb + 64, memory
+    # callers wait for the answer (or the timeout error) no longer than the timeout plus a cold start's init
+    config = aws._CONFIGS["lambda"]
+    assert timeout < config.read_timeout <= timeout + 2
+    assert config.retries == {"max_attempts": 0}, "a failed invoke goes back to the queue, not round again"
