@@ -53,15 +53,23 @@ def service() -> AdminService:
     """Built on first use (lazy: plain page loads never create boto3 clients)."""
     global _service
     if _service is None:
+        from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+        from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
         from helpdesk.admin.gateway import client_gateway
         from helpdesk.admin.rules_lambda import LambdaRulesRunner
+        from helpdesk.triage import Triage
 
+        # ai_categorize in test runs: the same model and per-tenant cache as the dispatcher
+        triage = Triage(
+            BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+            DynamoClassificationCache(ENV.tenants_table),
+        )
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),
             secrets=KmsSecretBox(ENV.credentials_key_id),
-            rules=LambdaRulesRunner(ENV.rules_function_name),
+            rules=LambdaRulesRunner(ENV.rules_function_name, triage),
             autotask=client_gateway,
         )
     return _service

@@ -104,6 +104,8 @@ class RulesOutcome:
     exception: str | None = None
     output: str = ""
     helpers: dict[str, Any] = field(default_factory=dict)
+    classifications: list[dict[str, Any]] = field(default_factory=list)
+    """Each ai_categorize question the rules asked, with its scores (helpdesk.triage.describe)."""
 
 
 class RulesRunner(Protocol):

@@ -7,24 +7,53 @@ working if the result grows fields.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from helpdesk import aws
 from helpdesk.admin.errors import FieldError, Invalid, Upstream
 from helpdesk.admin.ports import RulesMessage, RulesOutcome
+from helpdesk.domain.rules import Classification, RuleResult
+from helpdesk.triage import Triage, TriageError, describe
+
+TEST_BUDGET_S = 24.0
+"""ai_categorize model calls a test run may start within (API Gateway gives the admin function 29 s)."""
 
 
 class LambdaRulesRunner:
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, triage: Triage | None = None) -> None:
         self._function = function_name
+        self._triage = triage
 
     def validate(self, tenant_id: str, source: str) -> RulesOutcome:
         return parse_outcome(self._invoke(_request("validate", tenant_id, source, {})))
 
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        return parse_outcome(self._invoke(_request("test", tenant_id, source, variables)))
+        """A test run. Rules that call ai_categorize are run again with each answer (helpdesk.triage), exactly as
+        the dispatcher does on a press; the outcome lists every classification with its scores."""
+        if self._triage is None:
+            return parse_outcome(self._invoke(_request("test", tenant_id, source, variables)))
+        docs: list[dict[str, Any]] = []
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            doc = self._invoke(_request("test", tenant_id, source, variables, answers))
+            docs.append(doc)
+            try:
+                return RuleResult.model_validate(doc)
+            except ValueError:
+                raise Upstream("The rules engine gave an unreadable answer.") from None
+
+        deadline = time.monotonic() + TEST_BUDGET_S
+        try:
+            outcome = self._triage.run(tenant_id, run, time_left=lambda: deadline - time.monotonic())
+        except TriageError:
+            raise Upstream("The rules engine kept asking for classifications; try again.") from None
+        parsed = parse_outcome(docs[-1])
+        return dataclasses.replace(parsed, classifications=[describe(c) for c in outcome.classifications])
 
     def _invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -47,16 +76,25 @@ class LambdaRulesRunner:
         return parsed
 
 
-def _request(action: str, tenant_id: str, source: str, variables: dict[str, Any]) -> dict[str, Any]:
+def _request(
+    action: str,
+    tenant_id: str,
+    source: str,
+    variables: dict[str, Any],
+    classifications: Sequence[Classification] = (),
+) -> dict[str, Any]:
     """Unsaved source gets a content-derived version, so the engine's compile cache never mixes drafts."""
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
-    return {
+    request: dict[str, Any] = {
         "action": action,
         "tenant_id": tenant_id,
         "version": f"draft-{digest}",
         "source": source,
         "variables": variables,
     }
+    if classifications:
+        request["classifications"] = [c.model_dump(mode="json") for c in classifications]
+    return request
 
 
 def _message(item: Any) -> RulesMessage:

@@ -123,6 +123,8 @@ class RulesTestResult(RulesCheck):
     exception: str | None = None
     output: str = ""
     helpers: dict[str, Any] = Field(default_factory=dict)
+    classifications: list[dict[str, Any]] = Field(default_factory=list)
+    """ai_categorize questions with their scores, best_match, matches and any error (model, cached)."""
 
 
 class WebhookView(BaseModel):
@@ -386,6 +388,7 @@ class AdminService:
             exception=outcome.exception,
             output=outcome.output,
             helpers=outcome.helpers,
+            classifications=outcome.classifications,
         )
 
     @staticmethod
