@@ -24,7 +24,7 @@ _CONFIG = Config(
 _LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 0})
 # ai_categorize: a failed classification only zeroes the scores, so one quick retry (throttles, 5xx) and short
 # timeouts (at most ~10 s per question) keep a slow model from holding the dispatcher.
-_BEDROCK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+_BEDROCK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1, "mode": "standard"})
 _CONFIGS = {"lambda": _LAMBDA_CONFIG, "bedrock-runtime": _BEDROCK_CONFIG}
 
 
