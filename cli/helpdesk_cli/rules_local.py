@@ -24,3 +24,7 @@ class LocalRulesRunner:
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
         result = self._service.handle(_request("test", tenant_id, source, variables))
         return parse_outcome(result.model_dump(mode="json"))
+
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        result = self._service.handle(_request("evaluate", tenant_id, source, variables))
+        return parse_outcome(result.model_dump(mode="json"))

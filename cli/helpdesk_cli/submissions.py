@@ -1,11 +1,12 @@
-"""`helpdesk submissions show <id>`: one submission, its ticket and its timeline (support questions)."""
+"""`helpdesk submissions list|show`: a tenant's recent presses with their outcome (the same listing as the admin
+API's GET /v1/admin/submissions: newest first, filters, bounded reads, a cursor), and one submission in full."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command
+from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
 
 MAX_TENANTS_SEARCHED = 500
 
@@ -18,6 +19,74 @@ def register(subparsers: Any) -> None:
     show.add_argument("submission_id")
     show.add_argument("--tenant", help="the tenant id (default: search every tenant)")
     show.set_defaults(func=run_command(show_submission))
+
+    listing = sub.add_parser("list", parents=[common], help="a tenant's recent presses with their outcome")
+    listing.add_argument("--tenant", required=True, help="the tenant id")
+    listing.add_argument(
+        "--outcome", help="only these outcomes, comma-separated: created, blocked, failed, waiting, dead_letter"
+    )
+    listing.add_argument("--search", help="part of the e-mail address or the hostname")
+    listing.add_argument("--limit", type=int, default=25, help="at most this many (1-100, default 25)")
+    listing.add_argument("--cursor", help="go on after an earlier page (its next cursor)")
+    listing.set_defaults(func=run_command(list_submissions))
+
+
+def list_submissions(args: argparse.Namespace) -> int:
+    from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
+    from helpdesk.admin.errors import AdminError
+    from helpdesk.admin.presses import Presses, parse_outcomes
+    from helpdesk.domain.submission import utcnow
+
+    res = resolve(args)
+    presses = Presses(DynamoSubmissionRepository(res.need("submissions_table")), utcnow)
+    try:
+        page = presses.list(
+            args.tenant,
+            outcomes=parse_outcomes(args.outcome),
+            search=args.search,
+            cursor=args.cursor,
+            limit=args.limit,
+        )
+    except AdminError as exc:
+        raise CliError(exc.message, code=2) from None
+    if args.json:
+        emit_json(page.model_dump(mode="json"))
+        return 0
+    if not page.items:
+        print(f"no presses found for tenant {args.tenant!r} (read {page.scanned})")
+    else:
+        table(
+            [
+                (
+                    f"{p.created_at:%Y-%m-%d %H:%M}Z",
+                    p.outcome.value,
+                    p.ticket_number or "-",
+                    p.email,
+                    p.hostname,
+                    p.attempts,
+                    _why(p.blocked_text, p.rules_errors, p.submission_errors, p.last_error),
+                )
+                for p in page.items
+            ],
+            ["CREATED", "OUTCOME", "TICKET", "E-MAIL", "HOST", "TRIES", "WHY"],
+        )
+    if page.next_cursor:
+        more = "stopped after reading 500 presses; " if page.scan_limited else ""
+        print(f"{more}more: helpdesk submissions list --tenant {args.tenant} --cursor {page.next_cursor}")
+    return 0
+
+
+def _why(blocked: str | None, rules: list[str], fields: list[str], error: str | None) -> str:
+    """One short reason per row: blocked text, rules error, Submission Errors count, or the last error."""
+    if blocked:
+        text = f"blocked: {blocked}"
+    elif rules:
+        text = f"rules: {rules[0]}"
+    elif fields:
+        text = f"{len(fields)} Submission Error(s): {fields[0]}"
+    else:
+        text = error or ""
+    return text if len(text) <= 70 else text[:69] + "…"
 
 
 def show_submission(args: argparse.Namespace) -> int:

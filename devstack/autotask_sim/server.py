@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from devstack.autotask_sim import seed
 from devstack.autotask_sim.catalogue import FIELDS_INFO_ENTITIES, QUERYABLE, WEBHOOK_ENTITIES
 from devstack.autotask_sim.notify import Notifier
+from devstack.autotask_sim.seed import SimTenant
 from devstack.autotask_sim.store import (
     INTEGRATION_CODE_TEXT,
     PERMISSION_TEXT,
@@ -258,6 +259,28 @@ class AutotaskSimulator:
     def set_picklist(self, database: str, field: str, values: list[dict[str, Any]]) -> None:
         with self.world.lock:
             self._db(database).ticket_picklists[field] = values
+
+    def add_database(self, tenant: SimTenant) -> None:
+        """Another Autotask database (its own API user, seed data and picklists), e.g. for a test that changes
+        picklists without touching the shared `demo` database. `reset()` removes it."""
+        with self.world.lock:
+            self.world.add_database(tenant).hourly_limit = self._hourly_default
+
+    def set_picklist_default(self, database: str, field: str, label: str | None) -> None:
+        """Mark `label` as the field's only `isDefaultValue` value; `None`: the field has no default at all
+        (a tenant without a default priority: creates without `priority` are then refused)."""
+        with self.world.lock:
+            values = self._db(database).ticket_picklists[field]
+            if label is not None and not any(v["label"] == label for v in values):
+                raise KeyError(f"{field} has no value {label!r}")
+            for v in values:
+                v["isDefaultValue"] = v["label"] == label
+
+    def set_category_required(self, database: str, category: int, required: list[str]) -> None:
+        """Make a ticket category require fields: a create in that category without them is refused with
+        `<field> is required for this ticket category.`"""
+        with self.world.lock:
+            self._db(database).category_required[int(category)] = list(required)
 
     def tickets(self, database: str) -> list[dict[str, Any]]:
         """Tickets with their notes and attachments (metadata), oldest first."""
@@ -947,6 +970,19 @@ class _Handler(BaseHTTPRequestHandler):
             if what == "hourly-limit" and method == "POST":
                 sim.set_hourly_limit(db_name, int(body["limit"]))
                 raise _Reply(200, {"ok": True})
+            if what == "category-required" and method == "POST":
+                sim.set_category_required(db_name, int(body["category"]), [str(f) for f in body["fields"]])
+                raise _Reply(200, {"ok": True})
+        if (
+            len(segs) == 5
+            and segs[0] == "tenants"
+            and segs[2] == "picklists"
+            and segs[4] == "default"
+            and method == "PUT"
+        ):
+            label = body.get("label")
+            sim.set_picklist_default(segs[1], segs[3], None if label is None else str(label))
+            raise _Reply(200, {"ok": True})
         if len(segs) == 3 and segs[0] == "tickets" and segs[2] == "technician" and method == "POST":
             ticket = sim.technician(
                 int(segs[1]),

@@ -111,6 +111,8 @@ class Database:
     integration_codes: set[str] = field(default_factory=set)
     # entity -> entityInformation flags overriding the defaults (e.g. {"userAccessForCreate": False})
     entity_access: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # ticketCategory value -> ticket fields that category makes required (Admin > Ticket Categories) [I: wording]
+    category_required: dict[int, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users.setdefault(self.tenant.username.lower(), self.tenant.secret)
@@ -314,16 +316,23 @@ class World:
     def seed(self) -> None:
         self.databases = {}
         for tenant in seed.TENANTS:
-            db = Database(tenant=tenant)
-            for rec in seed.companies():
-                db.table("Companies")[rec["id"]] = rec
-            for rec in seed.contacts():
-                db.table("Contacts")[rec["id"]] = rec
-            for rec in seed.configuration_items():
-                db.table("ConfigurationItems")[rec["id"]] = rec
-            for rec in seed.billing_codes():
-                db.table("BillingCodes")[rec["id"]] = rec
-            self.databases[tenant.database] = db
+            self.add_database(tenant)
+
+    def add_database(self, tenant: seed.SimTenant) -> Database:
+        """A database with the seed data (companies, contacts, CIs, work types, picklists) for this API user."""
+        if tenant.database in self.databases:
+            raise ValueError(f"database {tenant.database!r} exists")
+        db = Database(tenant=tenant)
+        for rec in seed.companies():
+            db.table("Companies")[rec["id"]] = rec
+        for rec in seed.contacts():
+            db.table("Contacts")[rec["id"]] = rec
+        for rec in seed.configuration_items():
+            db.table("ConfigurationItems")[rec["id"]] = rec
+        for rec in seed.billing_codes():
+            db.table("BillingCodes")[rec["id"]] = rec
+        self.databases[tenant.database] = db
+        return db
 
     def next_id(self) -> int:
         return next(self.ids)
@@ -426,6 +435,14 @@ class World:
         missing = [f for f in ("companyID", "priority", "status", "title") if t.get(f) in (None, "")]
         if missing:
             raise SimError(500, *(f"{f} is required." for f in missing))
+        category = t.get("ticketCategory")
+        if category is None:  # Autotask applies the default category, and with it its required fields
+            category = next(
+                (int(v["value"]) for v in db.ticket_picklists.get("ticketCategory", []) if v["isDefaultValue"]), None
+            )
+        by_category = [f for f in db.category_required.get(category, []) if t.get(f) in (None, "")] if category else []
+        if by_category:
+            raise SimError(500, *(f"{f} is required for this ticket category." for f in by_category))
         if not isinstance(t["title"], str) or len(t["title"]) > 255:
             raise SimError(500, "title exceeds the maximum length of 255.")
         if t.get("description") is not None and (not isinstance(t["description"], str) or len(t["description"]) > 8000):

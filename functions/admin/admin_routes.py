@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk import env
 from helpdesk.admin.errors import AdminError, error_body
+from helpdesk.admin.presses import OutcomeSummary, PressDetail, PressPage
+from helpdesk.admin.replay import RulesReplay
 from helpdesk.admin.service import (
     AdminService,
     CalloutUrls,
@@ -55,8 +57,10 @@ def service() -> AdminService:
     if _service is None:
         from helpdesk.adapters.bedrock_classifier import BedrockClassifier
         from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
+        from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
+        from helpdesk.adapters.sqs import SqsWorkQueue
         from helpdesk.admin.gateway import client_gateway
         from helpdesk.admin.rules_lambda import LambdaRulesRunner
         from helpdesk.triage import Triage
@@ -71,6 +75,8 @@ def service() -> AdminService:
             secrets=KmsSecretBox(ENV.credentials_key_id),
             rules=LambdaRulesRunner(ENV.rules_function_name, triage),
             autotask=client_gateway,
+            submissions=DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days),
+            work_queue=SqsWorkQueue(ENV.work_queue_url),
         )
     return _service
 
@@ -166,6 +172,19 @@ class RulesSource(BaseModel):
     note: str = Field(default="", max_length=200)
 
 
+class RulesSave(RulesSource):
+    confirm: bool = Field(
+        default=False,
+        description="Save even if the rules fail on replayed presses (without it: 409 rules_fail_on_replay)",
+    )
+
+
+class RulesReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(default=None, max_length=100_000, description="Omit to replay the active version")
+    limit: int = Field(default=50, ge=0, le=50, description="How many of the last presses to replay (+ the sample)")
+
+
 class RulesTestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str | None = Field(default=None, max_length=100_000, description="Omit to test the active version")
@@ -257,9 +276,23 @@ def get_rules() -> RulesVersionView:
     summary="Validate and save a new version (made active)",
     responses=_created(RulesVersionView),
 )
-def save_rules(body: RulesSource) -> Response[str]:
-    saved = service().save_rules(tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note)
+def save_rules(body: RulesSave) -> Response[str]:
+    saved = service().save_rules(
+        tenant_id(), body.source, author=str(app.context.get("author", "")), note=body.note, confirm=body.confirm
+    )
+    logger.info(
+        "rules saved", extra={"version": saved.version, "by": app.context.get("author"), "confirm": body.confirm}
+    )
     return _json(201, saved.model_dump(mode="json"))
+
+
+@app.post(
+    f"{API_PREFIX}/rules/replay",
+    tags=["rules"],
+    summary="Run rules on the last presses and a sample from the defaults; compare with today (nothing is stored)",
+)
+def replay_rules(body: RulesReplayRequest) -> RulesReplay:
+    return service().replay_rules(tenant_id(), body.source, limit=body.limit)
 
 
 @app.post(f"{API_PREFIX}/rules/validate", tags=["rules"], summary="Check syntax without saving")
@@ -295,6 +328,61 @@ def rules_version(version: str) -> RulesVersionView:
 def rollback_rules(body: RollbackRequest) -> Response[str]:
     saved = service().rollback_rules(tenant_id(), body.version, author=str(app.context.get("author", "")))
     return _json(201, saved.model_dump(mode="json"))
+
+
+# ---------------------------------------------------------------------- press outcomes
+PRESS_FILTERS = {"outcome", "q", "cursor", "limit"}
+
+
+def _known_query(allowed: set[str]) -> None:
+    """Unknown query parameters are refused (a misspelt filter must not silently list everything)."""
+    given = set(app.current_event.query_string_parameters or {})
+    unknown = sorted(given - allowed)
+    if unknown:
+        from helpdesk.admin.errors import FieldError, Invalid
+
+        raise Invalid(
+            f"Unknown filter {unknown[0][:40]!r}: use {', '.join(sorted(allowed))}.",
+            fields=[FieldError(name[:40], "unknown filter") for name in unknown[:10]],
+        )
+
+
+@app.get(f"{API_PREFIX}/submissions", tags=["presses"], summary="Recent presses, newest first, with their outcome")
+def list_presses(
+    outcome: Annotated[
+        str | None, Query(max_length=200, description="created, blocked, failed, waiting, dead_letter")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=100, description="part of the e-mail or the hostname")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> PressPage:
+    _known_query(PRESS_FILTERS)
+    from helpdesk.admin.presses import parse_outcomes
+
+    return service().list_presses(tenant_id(), outcomes=parse_outcomes(outcome), search=q, cursor=cursor, limit=limit)
+
+
+@app.get(f"{API_PREFIX}/submissions/summary", tags=["presses"], summary="Counts per outcome over the last hours")
+def press_summary(hours: Annotated[int, Query(ge=1, le=168)] = 24) -> OutcomeSummary:
+    _known_query({"hours"})
+    return service().press_summary(tenant_id(), hours=hours)
+
+
+@app.get(f"{API_PREFIX}/submissions/<submission_id>", tags=["presses"], summary="One press with its timeline")
+def press_detail(submission_id: str) -> PressDetail:
+    return service().press(tenant_id(), submission_id)
+
+
+@app.post(
+    f"{API_PREFIX}/submissions/<submission_id>/requeue",
+    tags=["presses"],
+    summary="Send a fresh work message for a press that ended in the dead-letter queue",
+)
+def requeue_press(submission_id: str) -> PressDetail:
+    detail = service().requeue_press(tenant_id(), submission_id, by=str(app.context.get("author", "")))
+    logger.info("press re-queued", extra={"submission_id": detail.id, "by": app.context.get("author")})
+    metrics.add_metric(name="PressesRequeued", unit="Count", value=1)
+    return detail
 
 
 @app.get(f"{API_PREFIX}/keys", tags=["keys"], summary="Button keys (never the keys themselves)")

@@ -215,6 +215,43 @@ def test_submissions_show_finds_a_submission_and_its_timeline(
     assert missing.returncode == 1 and "no submission" in missing.stderr
 
 
+def test_submissions_list_shows_each_press_outcome_with_filters_and_search(
+    devstack: Any, stack_file: Path, seeded: dict[str, str]
+) -> None:
+    from tests.e2e.agent_calls import submit, wait_final
+
+    # Given a press that became a ticket, from a machine no other test uses
+    host = "CLI-LIST-" + uuid.uuid4().hex[:8].upper()
+    submission_id = "cli-list-" + uuid.uuid4().hex[:10]
+    target = {"api": devstack.api_url, "key": seeded["button_key"]}
+    accepted = submit(
+        target,
+        {
+            "submission_id": submission_id,
+            "contact": {"name": "Alice", "email": "alice@contoso.com"},
+            "machine": {"hostname": host},
+            "msg": "The scanner is offline",
+        },
+    )
+    view = wait_final(target, submission_id, accepted["receipt"], timeout_s=90)
+    assert view["status"] == "created", view
+    # When the operator lists the tenant's presses searching for that machine
+    page = cli_json(stack_file, "submissions", "list", "--tenant", "demo", "--search", host.lower())
+    # Then it is there with its outcome and ticket number, and a filter on another outcome hides it
+    assert [(p["id"], p["outcome"], p["ticket_number"]) for p in page["items"]] == [
+        (submission_id, "created", view["ticket_number"])
+    ]
+    hidden = cli_json(stack_file, "submissions", "list", "--tenant", "demo", "--search", host, "--outcome", "failed")
+    assert hidden["items"] == []
+    human = cli(stack_file, "submissions", "list", "--tenant", "demo", "--search", host).stdout
+    assert "OUTCOME" in human and "created" in human and view["ticket_number"] in human and host in human
+    # And a misspelt outcome or a bad cursor is refused clearly (exit 2)
+    bad = cli(stack_file, "submissions", "list", "--tenant", "demo", "--outcome", "lost", check=False)
+    assert bad.returncode == 2 and "Unknown outcome 'lost'" in bad.stderr
+    bad = cli(stack_file, "submissions", "list", "--tenant", "demo", "--cursor", "xyz", check=False)
+    assert bad.returncode == 2 and "cursor is not valid" in bad.stderr
+
+
 def test_the_demo_seed_gives_a_working_admin_token_and_button_key(devstack: Any, seeded: dict[str, str]) -> None:
     assert seeded["admin_url"].endswith("/admin")
     settings = requests.get(

@@ -231,3 +231,15 @@ def test_alarms_cover_the_dead_letter_queue_and_every_function() -> None:
 
 def test_outputs_give_the_api_url() -> None:
     assert "ApiUrl" in TEMPLATE["Outputs"]
+
+
+def test_admin_may_requeue_presses_but_never_delete_them_or_touch_the_dead_letter_queue() -> None:
+    statements = policy_statements(FUNCTIONS["AdminFunction"])
+    on_submissions = {
+        a for s in statements if "SubmissionsTable" in json.dumps(s["Resource"]) for a in as_list(s["Action"])
+    }
+    assert "dynamodb:DeleteItem" not in on_submissions and "dynamodb:Scan" not in on_submissions
+    sqs = [s for s in statements if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+    assert {a for s in sqs for a in as_list(s["Action"])} == {"sqs:SendMessage"}
+    assert all(json.dumps(s["Resource"]) == json.dumps({"Fn::GetAtt": ["WorkQueue", "Arn"]}) for s in sqs)
+    assert FUNCTIONS["AdminFunction"]["Environment"]["Variables"]["WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}

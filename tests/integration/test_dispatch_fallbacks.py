@@ -11,9 +11,10 @@ from devstack.autotask_sim.seed import PRIORITY, QUEUE
 from helpdesk.dispatch.create_ticket import Outcome, RetryLater
 from helpdesk.domain.rules import RulesFunctionFailed
 from helpdesk.domain.submission import SubmissionStatus
-from helpdesk.domain.tenant import RulesErrorPolicy
+from helpdesk.domain.tenant import RulesErrorPolicy, TicketDefaults
+from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER
 
-from .dispatch_world import TENANT, World
+from .dispatch_world import DEFAULTS, TENANT, World
 from .test_dispatch_create_ticket import _drive
 
 RAISING_RULES = (
@@ -108,3 +109,65 @@ def test_rules_that_ran_are_not_run_again_when_a_later_step_is_retried(world: Wo
     assert world.rules.calls == calls == 1
     [ticket] = world.ticket_for("sub-rulesonce-01")
     assert ticket["priority"] == PRIORITY["High"]
+
+
+NO_PRIORITY = TicketDefaults(queue="Tier 1 Support", ticketStatus="New", type="Service Request", priority=None)
+
+
+def test_without_any_default_priority_the_ticket_takes_the_first_active_one_and_names_it(world: World) -> None:
+    # Given an Autotask with no priority marked default and a tenant without a default priority
+    world.sim.set_picklist_default("demo", "priority", None)
+    world.add_tenant(defaults=NO_PRIORITY)
+    world.submit("sub-noprio-0001")
+    # When the press is dispatched, Autotask refuses the create ("priority is required.") once
+    assert world.create(world.work("sub-noprio-0001")) is Outcome.CREATED
+    # Then the ticket exists with the first active priority, named under [Submission Errors]
+    [ticket] = world.ticket_for("sub-noprio-0001")
+    assert ticket["priority"] == PRIORITY["Urgent"]
+    note = _note(world, "sub-noprio-0001")
+    assert SUBMISSION_ERRORS_HEADER in note and '"priority is required."' in note and "'Urgent' (6)" in note
+    sub = world.submissions.get(TENANT, "sub-noprio-0001")
+    assert sub is not None and any(e.startswith("priority (not set)") for e in sub.submission_errors)
+    assert world.sim.request_count("POST /V1.0/Tickets") == 2
+
+
+@pytest.mark.parametrize(
+    ("worktype", "refusal"),
+    [
+        (12345, "Value does not reference an existing entity for billingCodeID"),
+        (29682803, "29682803 is not a valid value for billingCodeID (inactive)."),
+    ],
+    ids=["unknown-id", "inactive"],
+)
+def test_a_work_type_autotask_refuses_is_dropped_and_named(world: World, worktype: int, refusal: str) -> None:
+    world.add_tenant(defaults=DEFAULTS.model_copy(update={"worktype": worktype}))
+    world.submit("sub-worktype-01")
+    assert world.create(world.work("sub-worktype-01")) is Outcome.CREATED
+    [ticket] = world.ticket_for("sub-worktype-01")
+    assert ticket.get("billingCodeID") is None
+    note = _note(world, "sub-worktype-01")
+    assert f"work type {worktype}: Autotask refused the ticket" in note and refusal in note and "left empty" in note
+
+
+def test_a_field_the_category_requires_is_filled_and_named(world: World) -> None:
+    world.sim.set_category_required("demo", 4, ["issueType"])  # "Helpdesk Buttons", the tenant's default category
+    world.add_tenant()
+    world.submit("sub-category-01", selections=[])
+    assert world.create(world.work("sub-category-01")) is Outcome.CREATED
+    [ticket] = world.ticket_for("sub-category-01")
+    assert ticket["issueType"] == 4 and ticket["ticketCategory"] == 4
+    assert '"issueType is required for this ticket category."' in _note(world, "sub-category-01")
+
+
+def test_a_refused_create_then_a_lost_answer_still_makes_one_ticket(world: World) -> None:
+    world.sim.set_picklist_default("demo", "priority", None)
+    world.add_tenant(defaults=NO_PRIORITY)
+    world.submit("sub-refusedrop-1")
+    # the repaired create commits but its answer is lost: the next run finds it by externalID
+    world.sim.set_faults("demo", drop_after_commit_rate=1.0, entities=["Tickets"], methods=["POST"])
+    with pytest.raises(RetryLater):
+        world.create(world.work("sub-refusedrop-1"), attempt=1)
+    world.sim.clear_faults("demo")
+    assert _drive(world, "sub-refusedrop-1") is Outcome.CREATED
+    [ticket] = world.ticket_for("sub-refusedrop-1")
+    assert len(ticket["notes"]) == 1 and ticket["priority"] == PRIORITY["Urgent"]

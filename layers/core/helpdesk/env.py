@@ -66,6 +66,8 @@ class AdminEnv(FunctionEnv):
     submissions_table: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)
     rules_function_name: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)  # re-queueing a press that ended in the dead-letter queue
+    submission_retention_days: int = Field(default=90, ge=1)
     classifier_model_id: str = Field(default="", max_length=200)  # ai_categorize in rules test runs
 
 

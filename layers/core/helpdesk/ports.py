@@ -52,6 +52,10 @@ class AutotaskPort(Protocol):
 
     def note_picklists(self) -> NotePicklists: ...
 
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        """Work types (`{id, name, isActive, useType}`): the last resort for a work type Autotask requires."""
+        ...
+
     def create_ticket(self, fields: Mapping[str, Any]) -> int:
         """Never retried: after an error with `maybe_committed`, `find_ticket_by_external_id` first."""
         ...

@@ -209,6 +209,16 @@ class FakeRules:
             out["priority"] = changed["priority"] = "Critical"
         return RulesOutcome(ok=True, variables=out, changed=changed)
 
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        """The dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)."""
+        if "int(priority)" in source and not str(variables.get("priority", "")).isdigit():
+            self.calls.append(("run", tenant_id))
+            error = RulesMessage(f"ValueError: invalid literal for int(): {variables.get('priority')!r}", 1, 1)
+            return RulesOutcome(ok=True, variables=dict(variables), exception=error.message, error=error)
+        outcome = self.evaluate(tenant_id, source, variables)
+        self.calls[-1] = ("run", tenant_id)
+        return outcome
+
 
 def make_service(
     tenants: Any = None, secrets: Any = None, gateway: FakeGateway | None = None, rules: FakeRules | None = None

@@ -44,6 +44,7 @@ ROUTES = [
     ("POST", "/v1/admin/rules/validate"),
     ("POST", "/v1/admin/rules/test"),
     ("POST", "/v1/admin/rules/rollback"),
+    ("POST", "/v1/admin/rules/replay"),
     ("POST", "/v1/admin/keys"),
 ]
 
@@ -54,6 +55,7 @@ def world() -> Any:
     os.environ.setdefault("SUBMISSIONS_TABLE", "s")
     os.environ.setdefault("CREDENTIALS_KEY_ID", "k")
     os.environ.setdefault("RULES_FUNCTION_NAME", "r")
+    os.environ.setdefault("WORK_QUEUE_URL", "q")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "test")
     handler, routes = load_admin_function()
     service, repo, _, _ = make_service()

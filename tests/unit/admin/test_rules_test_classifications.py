@@ -87,3 +87,11 @@ def test_rules_without_ai_categorize_run_once(fake_lambda: InProcessLambda):
     model = Model()
     outcome = LambdaRulesRunner("rules", Triage(model)).evaluate("acme", "priority = 'High'\n", {})
     assert model.calls == 0 and len(fake_lambda.payloads) == 1 and outcome.classifications == []
+
+
+def test_a_replayed_press_is_classified_too_and_shows_its_scores(fake_lambda: InProcessLambda):
+    outcome = LambdaRulesRunner("rules", Triage(Model())).run("acme", RULES, {"msg": "printer jam"})
+    assert outcome.variables["queue"] == "Tier 1 Support"
+    assert "pending_classifications" not in outcome.extra
+    [shown] = outcome.extra["classifications"]
+    assert shown["scores"]["Printer"] == 97 and shown["best_match"] == "Printer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from helpdesk.autotask import errors as at_errors
@@ -72,6 +73,20 @@ class InMemorySubmissions:
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         subs = [s for (t, _), s in self.items.items() if t == tenant_id]
         return sorted(subs, key=lambda s: s.created_at, reverse=True)[:limit]
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        from helpdesk.adapters.dynamodb_submissions import sortable
+
+        keyed = sorted(
+            ((f"{sortable(s.created_at)}#{s.submission_id}", s) for (t, _), s in self.items.items() if t == tenant_id),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        keyed = [(k, s) for k, s in keyed if (after is None or k < after) and (since is None or k > sortable(since))]
+        limit = max(1, min(limit, 100))
+        return keyed[:limit], len(keyed) > limit
 
 
 class InMemoryTenants:
@@ -175,6 +190,10 @@ class FakeAutotask:
     def note_picklists(self) -> NotePicklists:
         self._call("note_picklists")
         return NotePicklists([_picklist("publish", {"All Autotask Users": 1, "Internal Only": 2})])
+
+    def billing_codes(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        self._call("billing_codes")
+        return [{"id": 29682801, "name": "Remote Support", "isActive": True, "useType": 1}]
 
     def create_ticket(self, fields: Mapping[str, Any]) -> int:
         self._call("create_ticket")

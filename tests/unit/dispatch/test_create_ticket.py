@@ -19,7 +19,7 @@ from helpdesk.dispatch.create_ticket import (
     RetryLater,
 )
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, SubmissionStatus, receipt_for
-from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus
+from helpdesk.domain.tenant import AutotaskSettings, Tenant, TenantStatus, TicketDefaults
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import TenantNotConfigured
 
@@ -141,6 +141,22 @@ def test_the_last_attempt_tells_the_user_their_request_is_saved() -> None:
     assert h.sub().message == MSG_DELAYED and h.sub().status is SubmissionStatus.CREATING
 
 
+def test_the_last_attempt_marks_the_press_dead_lettered_for_the_admin_and_earlier_ones_do_not() -> None:
+    from helpdesk.admin.presses import Outcome as PressOutcome
+    from helpdesk.admin.presses import outcome_of
+
+    h = Harness()
+    h.submit()
+    h.at.fail["find_contact_by_email"] = [at_errors.TransientError("503"), at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        h.run(attempt=7)
+    assert h.sub().dead_lettered_at is None and outcome_of(h.sub()) is PressOutcome.WAITING
+    with pytest.raises(RetryLater):
+        h.run(attempt=8)
+    assert h.sub().dead_lettered_at is not None and outcome_of(h.sub()) is PressOutcome.DEAD_LETTER
+    assert "503" in (h.sub().error or "")
+
+
 @pytest.mark.parametrize(
     "error",
     [at_errors.AuthenticationError("401", status=401), at_errors.PermissionError_("denied", status=500)],
@@ -172,12 +188,39 @@ def test_repeated_transient_failures_open_the_breaker_and_defer_without_calls() 
     assert h.at.stats.total == calls and err.value.retry_after and err.value.retry_after > 20
 
 
-def test_validation_error_on_create_fails_with_a_reason() -> None:
+def test_a_refusal_no_field_can_repair_fails_with_a_reason() -> None:
     h = Harness()
     h.submit()
-    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=["billingCodeID is required"])]
+    refused = "Value does not reference an existing entity for companyID . "
+    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=[refused])]
     assert h.run() is Outcome.FAILED
-    assert "billingCodeID is required" in (h.sub().error or "")
+    assert refused.strip() in (h.sub().error or "") and h.at.calls.count("create_ticket") == 1
+
+
+def test_a_refused_field_is_replaced_and_the_create_retried_once_after_an_external_id_lookup() -> None:
+    h = Harness(t=tenant(defaults=TicketDefaults(priority="Medium", ticketStatus="New", type=None)))
+    h.submit()
+    refusal = "2 is not a valid value for priority."  # Medium went inactive after the picklists were read
+    h.at.fail["create_ticket"] = [at_errors.ValidationError_("bad", errors=[refusal])]
+    assert h.run() is Outcome.CREATED
+    creates = [i for i, c in enumerate(h.at.calls) if c == "create_ticket"]
+    assert len(creates) == 2 and "find_ticket_by_external_id" in h.at.calls[creates[0] : creates[1]]
+    [ticket] = h.at.tickets.values()
+    assert ticket["priority"] == 5  # neither the tenant's nor Autotask's default (both Medium): the first active
+    [error] = h.sub().submission_errors
+    assert error == (
+        f"priority 'Medium' (2): Autotask refused the ticket: \"{refusal}\"; used the first active value 'High' (5) "
+        "instead."
+    )
+    assert "[Submission Errors]" in (h.sub().progress.note_text or "") and error in (h.sub().progress.note_text or "")
+
+
+def test_a_second_refusal_fails_the_press_without_a_third_create() -> None:
+    h = Harness()
+    h.submit()
+    refusal = at_errors.ValidationError_("bad", errors=["priority is required."])
+    h.at.fail["create_ticket"] = [refusal, at_errors.ValidationError_("bad", errors=["queueID is required."])]
+    assert h.run() is Outcome.FAILED and h.at.calls.count("create_ticket") == 2
 
 
 def test_missing_catch_all_contact_fails_with_the_contact_message() -> None:

@@ -139,6 +139,44 @@ class DynamoSubmissionRepository:
         )
         return [Submission.model_validate_json(i["doc"]) for i in page.get("Items", [])]
 
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        """Up to `limit` (<= 100) of the tenant's submissions, newest first, each with its position (its gsi1sk).
+
+        `after`: the position of the last one the caller has seen (never another tenant's: the key is rebuilt
+        from `tenant_id`); `since`: only submissions created after it. Returns (items, more)."""
+        gsi1pk = f"TENANT#{tenant_id}#SUBMISSIONS"
+        condition: Any = Key("gsi1pk").eq(gsi1pk)
+        if since:
+            condition = condition & Key("gsi1sk").gt(sortable(since))
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        if after:
+            submission_id = after.rsplit("#", 1)[-1]
+            kwargs["ExclusiveStartKey"] = {
+                "gsi1pk": gsi1pk,
+                "gsi1sk": after,
+                "pk": submission_pk(tenant_id, submission_id),
+                "sk": _SUBMISSION,
+            }
+        items: list[tuple[str, Submission]] = []
+        want = max(1, min(limit, 100))
+        for _ in range(10):  # bounded: a page of at most 100 items needs few 1 MB query pages
+            kwargs["Limit"] = want - len(items)
+            answer = self._table.query(**kwargs)
+            items.extend((str(i["gsi1sk"]), Submission.model_validate_json(i["doc"])) for i in answer.get("Items", []))
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return items, False
+            if len(items) >= want:
+                return items, True
+            kwargs["ExclusiveStartKey"] = last
+        return items, True
+
     # ------------------------------------------------------------------ timeline
     def append_event(self, tenant_id: str, submission_id: str, event: TimelineEvent) -> bool:
         pk = submission_pk(tenant_id, submission_id)

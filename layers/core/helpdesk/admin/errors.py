@@ -17,10 +17,13 @@ class AdminError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, fields: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, message: str, *, fields: list[FieldError] | None = None, details: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: list[FieldError] = fields or []
+        self.details: dict[str, object] = details or {}  # further top-level members of the JSON answer
 
 
 class Unauthorized(AdminError):
@@ -41,6 +44,12 @@ class NotFound(AdminError):
 class Conflict(AdminError):
     status = 409
     code = "conflict"
+
+
+class RulesFailOnReplay(Conflict):
+    """The rules compile but fail at run time on real presses: saving them needs an explicit confirmation."""
+
+    code = "rules_fail_on_replay"
 
 
 class Invalid(AdminError):
@@ -68,4 +77,6 @@ def error_body(exc: AdminError) -> dict[str, object]:
     body: dict[str, object] = {"error": exc.code, "message": exc.message}
     if exc.fields:
         body["fields"] = [{k: v for k, v in vars(f).items() if v is not None} for f in exc.fields]
+    for key, value in exc.details.items():
+        body.setdefault(key, value)
     return body

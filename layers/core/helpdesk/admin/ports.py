@@ -106,9 +106,17 @@ class RulesOutcome:
     helpers: dict[str, Any] = field(default_factory=dict)
     classifications: list[dict[str, Any]] = field(default_factory=list)
     """Each ai_categorize question the rules asked, with its scores (helpdesk.triage.describe)."""
+    error: RulesMessage | None = None  # why the rules stopped early (run-time error or limit), with its line
+    extra: dict[str, Any] = field(default_factory=dict)  # fields of the engine's answer not named above
 
 
 class RulesRunner(Protocol):
     def validate(self, tenant_id: str, source: str) -> RulesOutcome: ...
 
-    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome: ...
+    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        """A test run: validation, evaluation, helper variables and printed lines."""
+        ...
+
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        """Only the evaluation, as the dispatcher runs it (a replay runs this once per press)."""
+        ...

@@ -35,12 +35,20 @@ class LambdaRulesRunner:
     def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
         """A test run. Rules that call ai_categorize are run again with each answer (helpdesk.triage), exactly as
         the dispatcher does on a press; the outcome lists every classification with its scores."""
+        return self._triaged("test", tenant_id, source, variables)
+
+    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
+        """One press replayed (helpdesk.admin.replay); ai_categorize answered the same way as in a test run
+        (a press's own question is usually in the tenant's cache already)."""
+        return self._triaged("evaluate", tenant_id, source, variables)
+
+    def _triaged(self, action: str, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
         if self._triage is None:
-            return parse_outcome(self._invoke(_request("test", tenant_id, source, variables)))
+            return parse_outcome(self._invoke(_request(action, tenant_id, source, variables)))
         docs: list[dict[str, Any]] = []
 
         def run(answers: Sequence[Classification]) -> RuleResult:
-            doc = self._invoke(_request("test", tenant_id, source, variables, answers))
+            doc = self._invoke(_request(action, tenant_id, source, variables, answers))
             docs.append(doc)
             try:
                 return RuleResult.model_validate(doc)
@@ -52,8 +60,12 @@ class LambdaRulesRunner:
             outcome = self._triage.run(tenant_id, run, time_left=lambda: deadline - time.monotonic())
         except TriageError:
             raise Upstream("The rules engine kept asking for classifications; try again.") from None
+        shown = [describe(c) for c in outcome.classifications]
         parsed = parse_outcome(docs[-1])
-        return dataclasses.replace(parsed, classifications=[describe(c) for c in outcome.classifications])
+        extra = {k: v for k, v in parsed.extra.items() if k not in ("classifications", "pending_classifications")}
+        if shown:
+            extra["classifications"] = shown
+        return dataclasses.replace(parsed, classifications=shown, extra=extra)
 
     def _invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -111,6 +123,31 @@ def _message(item: Any) -> RulesMessage:
     return RulesMessage(message=str(item))
 
 
+# RuleResult fields parse_outcome maps itself (or that only describe the run); anything else the engine adds
+# (classifications, ...) is passed through in RulesOutcome.extra.
+_MAPPED = frozenset(
+    {
+        "status",
+        "action",
+        "tenant_id",
+        "version",
+        "valid",
+        "errors",
+        "warnings",
+        "variables",
+        "changed",
+        "exception",
+        "error",
+        "helpers",
+        "output",
+        "duration_ms",
+        "steps",
+        "compile_cached",
+        "request_error",
+    }
+)
+
+
 def parse_outcome(doc: dict[str, Any]) -> RulesOutcome:
     """A RuleResult document (helpdesk.domain.rules) -> RulesOutcome."""
     status = doc.get("status", "ok")
@@ -143,6 +180,8 @@ def parse_outcome(doc: dict[str, Any]) -> RulesOutcome:
     output = doc.get("output") or []
     helpers = doc.get("helpers") if isinstance(doc.get("helpers"), dict) else {}
     return RulesOutcome(
+        error=_message(runtime) if isinstance(runtime, dict) else None,
+        extra={k: v for k, v in doc.items() if k not in _MAPPED},
         ok=ok,
         errors=errors,
         warnings=warnings,

@@ -13,7 +13,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from helpdesk.admin import settings as settings_mod
-from helpdesk.admin.errors import Conflict, FieldError, Forbidden, Invalid, NotConfigured, NotFound, Unauthorized
+from helpdesk.admin.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotConfigured,
+    NotFound,
+    RulesFailOnReplay,
+    Unauthorized,
+)
 from helpdesk.admin.ports import (
     AutotaskFactory,
     AutotaskGateway,
@@ -22,8 +31,11 @@ from helpdesk.admin.ports import (
     RulesOutcome,
     RulesRunner,
 )
+from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
+from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
+from helpdesk.domain.submission import SubmissionRepository
 from helpdesk.domain.tenant import (
     Credential,
     CredentialKind,
@@ -109,6 +121,9 @@ class RulesVersionView(BaseModel):
     active: bool
     source: str | None = None
     lines: int = 0
+    replay: RulesReplay | None = Field(
+        default=None, description="saving: the replay the rules passed (absent when saved with confirm)"
+    )
 
 
 class RulesCheck(BaseModel):
@@ -156,6 +171,8 @@ class AdminService:
     rules: RulesRunner
     autotask: AutotaskFactory
     clock: Callable[[], datetime] | None = None
+    submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
+    work_queue: WorkSender | None = None  # re-queueing a press
 
     # ------------------------------------------------------------------ auth and scoping
     def authenticate(self, token: str | None) -> tuple[Tenant, Credential]:
@@ -325,8 +342,11 @@ class AdminService:
         self.tenant(tenant_id)
         return rules_check(self.rules.validate(tenant_id, source))
 
-    def save_rules(self, tenant_id: str, source: str, *, author: str = "", note: str = "") -> RulesVersionView:
-        """Validate with the rules function; store a new immutable version and make it active."""
+    def save_rules(
+        self, tenant_id: str, source: str, *, author: str = "", note: str = "", confirm: bool = False
+    ) -> RulesVersionView:
+        """Validate with the rules function, replay on the tenant's last presses, then store a new immutable
+        version and make it active. Rules that fail on a replayed press are only saved with `confirm`."""
         self._check_source(source)
         tenant = self.tenant(tenant_id)
         outcome = self.rules.validate(tenant_id, source)
@@ -338,9 +358,43 @@ class AdminService:
                 fields=[FieldError("source", e.message, e.line, e.column) for e in outcome.errors]
                 or [FieldError("source", "The rules do not compile.")],
             )
+        replayed = None if confirm else self._replay(tenant, source, outcome)
+        if replayed is not None and not replayed.ok:
+            raise RulesFailOnReplay(
+                f"The rules fail on {replayed.failed} of {replayed.replayed} replayed presses (first: "
+                f"{replayed.first_error()}). Nothing was saved; save again with confirm to keep them anyway.",
+                details={"replay": replayed.model_dump(mode="json")},
+            )
         stored = self.tenants.add_rules_version(tenant_id, source, author=author[:100], note=note[:200])
         self._save(tenant.model_copy(update={"rules_version": stored.version}))
-        return self._version_view(stored, active=True, with_source=True)
+        view = self._version_view(stored, active=True, with_source=True)
+        view.replay = replayed
+        return view
+
+    def replay_rules(self, tenant_id: str, source: str | None, *, limit: int = MAX_PRESSES) -> RulesReplay:
+        """What the rules (the given source, else the active version) would do to the last presses; no save."""
+        tenant = self.tenant(tenant_id)
+        if source is None:
+            active = self.active_rules(tenant_id)
+            source = active.source if active and active.source else ""
+        self._check_source(source)
+        return self._replay(tenant, source, self.rules.validate(tenant_id, source), limit=limit)
+
+    def _replay(self, tenant: Tenant, source: str, compiled: RulesOutcome, *, limit: int = MAX_PRESSES) -> RulesReplay:
+        active = (
+            self.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version) if tenant.rules_version else None
+        )
+        limit = max(0, min(limit, MAX_PRESSES))
+        presses = self.submissions.list_recent(tenant.tenant_id, limit=limit) if self.submissions and limit else []
+        return replay(
+            self.rules,
+            tenant,
+            source,
+            active.source if active else None,
+            presses,
+            compiled=compiled,
+            active_version=tenant.rules_version if active else 0,
+        )
 
     def active_rules(self, tenant_id: str) -> RulesVersionView | None:
         tenant = self.tenant(tenant_id)
@@ -368,7 +422,10 @@ class AdminService:
         """Make an earlier version active again, recorded as a new version so history only ever grows."""
         old = self.rules_version(tenant_id, version)
         assert old.source is not None
-        return self.save_rules(tenant_id, old.source, author=author, note=f"Rollback to version {version}")
+        # an earlier active version: restoring it is the confirmation (it is not replayed)
+        return self.save_rules(
+            tenant_id, old.source, author=author, note=f"Rollback to version {version}", confirm=True
+        )
 
     def test_rules(self, tenant_id: str, source: str | None, variables: dict[str, Any]) -> RulesTestResult:
         """Run rules (the given source, else the active version) on sample inputs; nothing is stored."""
@@ -402,6 +459,36 @@ class AdminService:
             source=v.source if with_source else None,
             lines=v.source.count("\n") + 1 if v.source else 0,
         )
+
+    # ------------------------------------------------------------------ press outcomes
+    def _presses(self, tenant_id: str) -> Presses:
+        self.tenant(tenant_id)
+        if self.submissions is None:
+            raise NotConfigured("Press outcomes are not available here (no submissions table).")
+        return Presses(self.submissions, self._now)
+
+    def list_presses(
+        self,
+        tenant_id: str,
+        *,
+        outcomes: set[Outcome] | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 25,
+    ) -> PressPage:
+        return self._presses(tenant_id).list(tenant_id, outcomes=outcomes, search=search, cursor=cursor, limit=limit)
+
+    def press(self, tenant_id: str, submission_id: str) -> PressDetail:
+        return self._presses(tenant_id).detail(tenant_id, submission_id)
+
+    def press_summary(self, tenant_id: str, *, hours: int = 24) -> OutcomeSummary:
+        return self._presses(tenant_id).summary(tenant_id, hours=hours)
+
+    def requeue_press(self, tenant_id: str, submission_id: str, *, by: str = "") -> PressDetail:
+        presses = self._presses(tenant_id)
+        if self.work_queue is None:
+            raise NotConfigured("Re-queueing is not available here (no work queue).")
+        return presses.requeue(tenant_id, submission_id, self.work_queue, by=by)
 
     # ------------------------------------------------------------------ button keys
     def create_button_key(self, tenant_id: str, label: str) -> IssuedKey:

@@ -103,6 +103,11 @@ class Picklists:
                 return v.label
         return None
 
+    def first_active(self, field: str, parent: int | None = None) -> int | None:
+        """The first active value in `sortOrder` (the last resort for a field Autotask requires)."""
+        values = self.values(field, parent=parent)
+        return values[0].int_value if values else None
+
     def default(self, field: str, parent: int | None = None) -> int | None:
         """The active `isDefaultValue` value, if the tenant has one."""
         for v in self.values(field, parent=parent):

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.refusals import Repair, parse_refusal, repair_fields
 from helpdesk.domain.rules import (
     READ_WRITE_VARIABLES,
     Classification,
@@ -53,7 +54,7 @@ from helpdesk.domain.submission import (
     TimelineEventKind,
 )
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
-from helpdesk.domain.ticket import build_ticket, note_title, rule_input
+from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
 from helpdesk.triage import Triage, TriageError, submission_error
@@ -318,6 +319,7 @@ class CreateTicket:
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
         if last:
             changes["message"] = MSG_DELAYED
+            changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
             sub = self._save(sub, **changes)
         if last:
@@ -553,29 +555,77 @@ class CreateTicket:
             if existing is not None:
                 ticket_id, number = existing.id, existing.ticket_number
                 self.deps.metric("DuplicateCreatesAvoided", 1)
+        note_text = draft.note_text
         if ticket_id is None:
             sub = self._save(
                 sub,
                 resolved=resolved,
                 submission_errors=submission_errors,
-                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": draft.note_text}),
+                progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": note_text}),
             )
             try:
-                ticket_id = client.create_ticket(draft.fields)
-            except at_errors.AutotaskError as exc:
-                if getattr(exc, "maybe_committed", False) and not exc.retryable:
-                    exc = at_errors.TransientError(str(exc), maybe_committed=True)
-                raise exc from None
+                ticket_id = self._send_create(client, draft.fields)
+            except at_errors.ValidationError_ as exc:
+                # Autotask refused a field: replace or drop it and try once more (never lose the ticket for it)
+                repaired = self._repair(client, tenant, draft.fields, exc)
+                if repaired is None:
+                    raise
+                self.deps.metric("RefusedFieldsReplaced", len(repaired.errors))
+                submission_errors = [*draft.submission_errors, *repaired.errors][:MAX_RECORDED_ERRORS]
+                note_text = internal_note(
+                    sub,
+                    catch_all_used=resolved.catch_all_used,
+                    priv_append=str(ruled.variables.get("priv_append") or ""),
+                    submission_errors=[*draft.submission_errors, *repaired.errors],
+                    rules_errors=ruled.errors,
+                )
+                # exactly once: whatever happened to the refused create, look for the ticket before sending again
+                existing = client.find_ticket_by_external_id(sub.submission_id)
+                if existing is not None:
+                    ticket_id, number = existing.id, existing.ticket_number
+                    self.deps.metric("DuplicateCreatesAvoided", 1)
+                else:
+                    sub = self._save(
+                        sub,
+                        submission_errors=submission_errors,
+                        progress=sub.progress.model_copy(update={"note_text": note_text}),
+                    )
+                    ticket_id = self._send_create(client, repaired.fields)
         progress = sub.progress.model_copy(
             update={
                 "ticket_id": ticket_id,
                 "ticket_number": number,
-                "note_text": draft.note_text,
+                "note_text": note_text,
                 "create_attempted": True,
             }
         )
         sub = self._save(sub, resolved=resolved, submission_errors=submission_errors, progress=progress)
         return Outcome.CREATED, sub
+
+    @staticmethod
+    def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
+        try:
+            return int(client.create_ticket(fields))
+        except at_errors.AutotaskError as exc:
+            if getattr(exc, "maybe_committed", False) and not exc.retryable:
+                exc = at_errors.TransientError(str(exc), maybe_committed=True)
+            raise exc from None
+
+    def _repair(
+        self, client: AutotaskPort, tenant: Tenant, fields: dict[str, Any], exc: at_errors.ValidationError_
+    ) -> Repair | None:
+        """Autotask's refusal read field by field (helpdesk.domain.refusals); None when a retry cannot help."""
+        refusals, repairable = parse_refusal(exc.errors or ([exc.detail] if exc.detail else []))
+        if not repairable or not refusals:
+            return None
+        self._check_time()
+
+        def active_work_types() -> list[int]:
+            return [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+
+        return repair_fields(
+            fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
+        )
 
     def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:
         cached = self.deps.caches.publish.get(tenant_id)

@@ -333,6 +333,11 @@ class Submission(BaseModel):
         description="for the MSP admin: ticket fields that fell back or were dropped (the note's [Submission Errors])",
     )
     attempts: int = Field(default=0, ge=0, description="dispatch attempts so far")
+    dead_lettered_at: datetime | None = Field(
+        default=None, description="the dispatcher gave up retrying: its work message went to the dead-letter queue"
+    )
+    requeued_at: datetime | None = Field(default=None, description="an admin last sent a fresh work message")
+    requeues: int = Field(default=0, ge=0, description="how often an admin re-queued it")
     lease_owner: str | None = Field(default=None, description="the dispatcher run working on it right now")
     lease_until: datetime | None = Field(default=None, description="when that run's claim lapses (crash safety)")
     autotask_requests: int = Field(default=0, ge=0, description="Autotask requests spent on this submission")
@@ -516,4 +521,11 @@ class SubmissionRepository(Protocol):
 
     def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
         """The tenant's newest submissions first (admin views, ops)."""
+        ...
+
+    def page(
+        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
+    ) -> tuple[list[tuple[str, Submission]], bool]:
+        """Up to `limit` (<= 100) submissions newest first, each with its position (`<created>#<id>`), starting
+        after the position `after`, only those created after `since`; and whether more follow."""
         ...
