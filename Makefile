@@ -6,13 +6,14 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap system-deps layer-requirements run test lint typecheck template build unit integration infra e2e browser bench soak openapi clean
+.PHONY: help bootstrap system-deps layer-requirements run test lint typecheck template build deploy unit integration infra e2e browser bench soak openapi clean
 
 help:
 	@echo "make run        start the devstack (AWS on loopback, API Gateway/SQS/Lambda emulation, Autotask simulator, demo tenant)"
 	@echo "make test       every check: lint, types, template (sam validate --lint, cfn-lint, sam build), unit, integration, infra, e2e"
 	@echo "make bench      benchmarks (ratios against baselines measured in the same run)"
 	@echo "make soak       the long soak test with fault injection"
+	@echo "make deploy     build and deploy to the AWS account of your credentials (samconfig.toml; STACK=, REGION=, GUIDED=1)"
 
 bootstrap:
 	@./devstack/bootstrap.sh
@@ -43,6 +44,13 @@ template: bootstrap
 
 build: bootstrap
 	PATH="$$(cat .tools/python312-bin):$$PATH" $(VENV)/sam build --template template.yaml --build-dir .aws-sam/build
+
+# Deploy with samconfig.toml (stack "helpdesk", the template's default parameters, the change set shown before it
+# is applied). The region is your AWS profile's unless REGION= is given (this Makefile's us-east-1 default for
+# local work is not passed on). docs/operations.md "Deploy".
+DEPLOY_ENV := $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION,)
+deploy: build
+	$(DEPLOY_ENV) $(VENV)/sam deploy $(if $(STACK),--stack-name $(STACK)) $(if $(REGION),--region $(REGION)) $(if $(GUIDED),--guided)
 
 unit: bootstrap
 	$(VENV)/python -m pytest -q tests/unit

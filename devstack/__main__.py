@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack.stack import DEFAULT_TEMPLATE, Devstack
+from devstack.stack import DEFAULT_TEMPLATE, Devstack, PortInUse
 from devstack.template import TemplateError, parse_overrides
 
 
@@ -24,11 +24,21 @@ def main(argv: list[str] | None = None) -> int:
         help="like sam deploy, e.g. --parameter-overrides RetryBaseDelaySeconds=0 StageName=dev",
     )
     parser.add_argument("--free-ports", action="store_true", help="pick free ports instead of the fixed defaults")
-    parser.add_argument("--quiet", action="store_true", help="do not echo function logs to the console")
+    parser.add_argument(
+        "--echo-logs",
+        action="store_true",
+        help="also echo every function's log to the console (they always go to <state dir>/logs/<Function>.log)",
+    )
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
+    parser.add_argument("-v", "--verbose", action="store_true", help="the devstack's own INFO logs on the console")
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenant")
     parser.add_argument("--state-dir", default=None, help="where stack.json and logs/ go (default: .devstack)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The console shows the ready banner last: function logs go to files, the devstack's own INFO logs only with -v
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     stop = threading.Event()
@@ -43,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.template),
             parameter_overrides=parse_overrides(args.parameter_overrides),
             ports=0 if args.free_ports else None,
-            echo_logs=not args.quiet,
+            echo_logs=args.echo_logs and not args.quiet,
             seed=not args.no_seed,
             write_state=True,
             state_dir=args.state_dir,
@@ -53,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         stack.start()
+    except PortInUse as exc:
+        print(f"devstack: cannot start: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"devstack: cannot start ({exc}); a port in use? Set HELPDESK_*_PORT or use --free-ports", file=sys.stderr

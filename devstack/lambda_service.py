@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -245,6 +245,8 @@ class FunctionStats:
     durations_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
     init_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     peak_rss_mb: float = 0.0
+    # errorType -> count (Sandbox.Timedout, Runtime.ExitError for a killed environment, the handler's exception)
+    error_types: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self, raw: bool = False) -> dict[str, Any]:
         durations = sorted(self.durations_ms)
@@ -256,6 +258,7 @@ class FunctionStats:
         return {
             "invocations": self.invocations,
             "errors": self.errors,
+            "error_types": dict(self.error_types),
             "timeouts": self.timeouts,
             "throttles": self.throttles,
             "cold_starts": self.cold_starts,
@@ -373,6 +376,7 @@ class FunctionPool:
                 with self._cond:
                     self.stats.invocations += 1
                     self.stats.errors += 1
+                    self.stats.error_types[str(error.get("errorType"))] += 1
                 self.log.write(f"INIT_REPORT RequestId: {request_id} Status: error ({error.get('errorType')})")
                 return InvokeResult(json.dumps(error).encode(), "Unhandled", log_tail=self.log.tail())
         assert worker is not None
@@ -392,16 +396,28 @@ class FunctionPool:
             elapsed = (time.perf_counter() - started) * 1000
             message = f"RequestId: {request_id} Error: Task timed out after {self.spec.timeout_s:.2f} seconds"
             self.log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} Task timed out")
-            self._record(elapsed, error=True, timeout=True, worker=worker)
+            self._record(elapsed, error=True, timeout=True, worker=worker, error_type="Sandbox.Timedout")
             body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
             return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
         except _WorkerGone:
             message = worker._exit_message()
             self._release(worker, healthy=False)
-            self._record((time.perf_counter() - started) * 1000, error=True, timeout=False, worker=worker)
+            self._record(
+                (time.perf_counter() - started) * 1000,
+                error=True,
+                timeout=False,
+                worker=worker,
+                error_type="Runtime.ExitError",
+            )
             body = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
             return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
-        self._record(float(reply.get("duration_ms", 0.0)), error=not reply["ok"], timeout=False, worker=worker)
+        self._record(
+            float(reply.get("duration_ms", 0.0)),
+            error=not reply["ok"],
+            timeout=False,
+            worker=worker,
+            error_type=None if reply["ok"] else str((reply.get("error") or {}).get("errorType")),
+        )
         self._release(worker, healthy=True)
         if reply["ok"]:
             data = reply["payload"].encode()
@@ -414,11 +430,15 @@ class FunctionPool:
             return InvokeResult(data, log_tail=reply.get("log_tail", ""))
         return InvokeResult(json.dumps(reply["error"]).encode(), "Unhandled", log_tail=reply.get("log_tail", ""))
 
-    def _record(self, duration_ms: float, *, error: bool, timeout: bool, worker: Worker) -> None:
+    def _record(
+        self, duration_ms: float, *, error: bool, timeout: bool, worker: Worker, error_type: str | None = None
+    ) -> None:
         with self._cond:
             self.stats.invocations += 1
             self.stats.durations_ms.append(duration_ms)
             self.stats.errors += int(error)
+            if error:
+                self.stats.error_types[error_type or "Unknown"] += 1
             self.stats.timeouts += int(timeout)
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb)
             warn = worker.max_rss_mb > self.spec.memory_mb and not worker.memory_warned

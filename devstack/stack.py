@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -96,7 +97,11 @@ class _MotoProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                "HELPDESK_DEVSTACK_AWS_SECRET": DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            },
             text=True,
             start_new_session=True,  # Ctrl-C reaches only the devstack, which then stops moto last
         )
@@ -133,6 +138,29 @@ def resolve_ports(ports: int | Mapping[str, int] | None) -> dict[str, int]:
     if isinstance(ports, Mapping):
         result.update({k: int(v) for k, v in ports.items()})
     return result
+
+
+class PortInUse(OSError):
+    """A fixed port of the devstack is taken (found before anything starts)."""
+
+
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    """Fail at once, naming each taken port and what to do, instead of after a server's start-up timeout."""
+    taken = []
+    for name, port in ports.items():
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is fine
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                taken.append(f"{port} ({name}, {PORT_ENV[name]})")
+    if taken:
+        raise PortInUse(
+            f"port {', '.join(taken)} already in use on {HOST}: is another devstack running (`make run` in "
+            "another terminal)? Stop it, or choose other ports with the variables named, or use --free-ports"
+        )
 
 
 class Devstack:
@@ -183,6 +211,7 @@ class Devstack:
         self._api_server: _Server | None = None
         self._bedrock_server: _Server | None = None
         self.bedrock = BedrockEmulator()
+        self.lambda_url = ""  # set when the Lambda service starts; client() is used before that (moto)
         self.bedrock_url = ""
         self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
@@ -208,6 +237,7 @@ class Devstack:
         return self
 
     def _start(self) -> None:
+        check_ports_free({k: v for k, v in self.ports.items() if k != "autotask" or self.use_autotask_sim})
         self.log_dir.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         # 1. AWS on loopback, then the template's data resources
@@ -407,7 +437,9 @@ class Devstack:
 
     def client(self, service: str, read_timeout: float = 10, max_pool_connections: int = 10) -> Any:
         """A boto3 client for moto (or, for "lambda" / "bedrock-runtime", the Lambda / Bedrock emulator)."""
-        endpoint = {"lambda": self.lambda_url, "bedrock-runtime": self.bedrock_url}.get(service, self.moto_url)
+        # looked up lazily: the data resources are created (through moto) before the emulators have URLs
+        emulators = {"lambda": "lambda_url", "bedrock-runtime": "bedrock_url"}
+        endpoint = getattr(self, emulators[service]) if service in emulators else self.moto_url
         kwargs = self.client_kwargs(read_timeout, max_pool_connections)
         return boto3.session.Session().client(service, endpoint_url=endpoint, **kwargs)  # type: ignore[call-overload]
 

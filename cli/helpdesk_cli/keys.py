@@ -51,7 +51,12 @@ def _kind(name: str) -> Any:
 def create_key(args: argparse.Namespace) -> int:
     if len(args.label) > 100:
         raise CliError("the label is at most 100 characters", code=2)
-    issued = _repo(args).issue_credential(args.tenant_id, _kind(args.kind), args.label.strip())
+    from helpdesk.domain.ports import CredentialLimitReached
+
+    try:
+        issued = _repo(args).issue_credential(args.tenant_id, _kind(args.kind), args.label.strip())
+    except CredentialLimitReached as exc:
+        raise CliError(str(exc)) from None
     if args.json:
         emit_json(
             {

@@ -93,12 +93,12 @@ def _attachment_refs(
             continue
         progress.line(f"  Uploading {file.filename} ({file.size / 1024 / 1024:.1f} MB)…")
         slot = client.create_upload(submission_id, file.filename, file.content_type, file.size)
-        method = str(slot.get("method") or "PUT").upper()
-        if method != "PUT" or not slot.get("url") or not slot.get("upload_id"):
-            raise UnreachableError("The API offered an upload this agent does not understand (expected a PUT URL)")
-        headers = {str(k): str(v) for k, v in (slot.get("headers") or {}).items()}
-        headers.setdefault("Content-Type", file.content_type)
-        client.put_upload(str(slot["url"]), headers, file.data)
+        method = str(slot.get("method") or "").upper()
+        fields = slot.get("fields")
+        if method != "POST" or not isinstance(fields, dict) or not slot.get("url") or not slot.get("upload_id"):
+            raise UnreachableError("The API offered an upload this agent does not understand (expected a POST form)")
+        form = {str(k): str(v) for k, v in fields.items()}
+        client.post_upload(str(slot["url"]), form, file.filename, file.content_type, file.data)
         refs.append({"filename": file.filename, "content_type": file.content_type, "upload_id": str(slot["upload_id"])})
     return refs
 

@@ -149,8 +149,9 @@ def set_status(args: argparse.Namespace) -> int:
     if tenant is None:
         raise CliError(f"no tenant {args.tenant_id!r}")
     status = TenantStatus.DISABLED if args.status == "disable" else TenantStatus.ACTIVE
-    if tenant.status is not status:
-        service.tenants.save(tenant.model_copy(update={"status": status}))
+    # Always through set_status, also when the status is already set: it (re)marks every credential, so a
+    # disabled tenant's button keys are refused (403) on every intake route.
+    service.tenants.set_status(tenant.tenant_id, status)
     if args.json:
         emit_json({"tenant_id": tenant.tenant_id, "status": status})
     else:

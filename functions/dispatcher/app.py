@@ -1,7 +1,11 @@
 """dispatcher: SQS batch consumer. Every Autotask call in the service happens behind this handler.
 
 Thin: parse each record into a work message, hand it to the dispatch router, and let Powertools report
-partial batch failures. A failed record is made visible again after an exponential backoff with jitter
+partial batch failures, also when every record of a batch failed (`raise_on_entire_batch_failure=False`): an
+Autotask outage, a throttle or a tenant's broken credentials is not an error of this function. Those are
+counted per tenant and cause (`AutotaskUnavailable`, `CredentialsRejected`, ...) and alarmed on separately;
+an exception the use cases did not expect (a bug, an AWS service failing) is counted as `DispatchUnexpectedErrors`
+(its own alarm) before it is reported as a failed record. A failed record is made visible again after an exponential backoff with jitter
 (instead of waiting out the queue's long visibility timeout); after maxReceiveCount it lands in the DLQ.
 Before that, the batch is split by the tenants' shares of the dispatcher (helpdesk.dispatch.fairness): the
 records of a tenant that already holds its whole share are sent again with a short delay and left out.
@@ -20,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from dependencies import DEPS, ENV, LEASES, QUEUE, wire
 
+from helpdesk.autotask.errors import AutotaskError
 from helpdesk.dispatch import router
 from helpdesk.dispatch.create_ticket import RetryLater
 from helpdesk.dispatch.fairness import TenantShare, defer_seconds, split_batch
@@ -28,7 +33,7 @@ from helpdesk.domain.work import SubmissionWork, SyncWork, parse_work
 from helpdesk.observability import logger, metrics, tracer
 
 wire()
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 SHARE = TenantShare(LEASES)
 LAST_OF_TENANT: dict[str, str] = {}  # message id of each tenant's last admitted record -> tenant
 
@@ -63,6 +68,9 @@ def record_handler(record: SQSRecord) -> None:
                 "reason": str(exc)[:300],
             },
         )
+        if not isinstance(exc, (RetryLater, AutotaskError)):
+            metrics.add_metric(name="DispatchUnexpectedErrors", unit="Count", value=1)
+            logger.exception("unexpected error in a work item")
         QUEUE.retry_later(record.receipt_handle, delay)
         raise
     finally:
@@ -114,8 +122,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         LAST_OF_TENANT.clear()
         LAST_OF_TENANT.update({str(records[i]["messageId"]): t for i, t in batch.last_of_tenant.items()})
         admitted = {**event, "Records": [records[i] for i in batch.admitted]}
-        answer = process_partial_response(
-            event=admitted, record_handler=record_handler, processor=processor, context=context
+        # Every record deferred: nothing to process (Powertools refuses an empty batch as not an SQS event)
+        answer = (
+            process_partial_response(
+                event=admitted, record_handler=record_handler, processor=processor, context=context
+            )
+            if admitted["Records"]
+            else {"batchItemFailures": []}
         )
     finally:
         SHARE.release_all()

@@ -24,7 +24,7 @@ from helpdesk.dispatch import router
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
 from helpdesk.dispatch.fairness import slots_for
-from helpdesk.observability import logger, metrics
+from helpdesk.observability import logger, metrics, tenant_metric
 
 ENV = env.load(env.DispatcherEnv)
 QUEUE = SqsWorkQueue(ENV.work_queue_url)
@@ -62,6 +62,7 @@ DEPS = DispatchDeps(
     blobs=S3AttachmentStore(ENV.attachments_bucket),
     breaker=TenantBreaker(DynamoBreakerStore(ENV.tenants_table)),
     metric=_metric,
+    tenant_metric=tenant_metric,
     log=_log,
     max_receive_count=MAX_RECEIVE_COUNT,
     classifier=BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,

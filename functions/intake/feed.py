@@ -65,6 +65,7 @@ def _header(name: str) -> str:
             code: {"description": text, "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}}}
             for code, text in {
                 401: "Missing, unknown or revoked button key",
+                403: "The tenant is disabled (`tenant_disabled`)",
                 404: "None of the receipts belongs to a submission of this tenant",
             }.items()
         },

@@ -64,8 +64,10 @@ class ErrorBody(BaseModel):
 class UploadAnswer(BaseModel):
     upload_id: str
     url: str
-    method: str = "PUT"
-    headers: dict[str, str]
+    method: str = Field(default="POST", description="Always POST: a multipart/form-data upload (no Authorization)")
+    fields: dict[str, str] = Field(
+        description="Form fields to send first, in this order; the file goes last, as the part named `file`"
+    )
     expires_in: int
 
 
@@ -78,6 +80,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
     for code, text in {
         401: "Missing, unknown or revoked button key",
+        403: "The tenant is disabled (`tenant_disabled`); nothing was stored",
         404: "Unknown submission, or the receipt does not match",
         409: "The submission id was used for a different request",
         413: "An attachment or the request is too large",
@@ -90,6 +93,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # ------------------------------------------------------------------------------------------ plumbing
 class Unauthorized(Exception):
     pass
+
+
+class TenantDisabled(Exception):
+    """A known button key of a disabled tenant: refused on every route, nothing stored (403, not 401: the key is
+    right, retrying it will not help)."""
 
 
 class UnsupportedMediaType(Exception):
@@ -120,6 +128,8 @@ def _credential() -> Credential:
     credential = TENANTS.resolve_credential(CredentialKind.BUTTON_KEY, token)
     if credential is None:
         raise Unauthorized("The button key is unknown or was revoked.")
+    if credential.suspended:
+        raise TenantDisabled("This account is disabled: requests are not accepted. Please call your IT team.")
     app.append_context(credential=credential, token=token)
     logger.append_keys(tenant_id=credential.tenant_id)
     return credential
@@ -149,6 +159,12 @@ def _unauthorized(exc: Unauthorized) -> Response[Any]:
     return _error(401, "unauthorized", str(exc))
 
 
+@app.exception_handler(TenantDisabled)
+def _disabled(exc: TenantDisabled) -> Response[Any]:
+    metrics.add_metric(name="TenantDisabled", unit="Count", value=1)
+    return _error(403, "tenant_disabled", str(exc))
+
+
 @app.exception_handler(UnsupportedMediaType)
 def _media(exc: UnsupportedMediaType) -> Response[Any]:
     return _error(415, "unsupported_media_type", str(exc))
@@ -160,6 +176,8 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
         _credential()
     except Unauthorized as err:
         return _unauthorized(err)
+    except TenantDisabled as err:
+        return _disabled(err)
     return _media(UnsupportedMediaType("Send the body as application/json."))
 
 
@@ -195,6 +213,8 @@ def _invalid(exc: RequestValidationError) -> Response[Any]:
         _check_content_type()
     except Unauthorized as err:
         return _unauthorized(err)
+    except TenantDisabled as err:
+        return _disabled(err)
     except UnsupportedMediaType as err:
         return _media(err)
     errors = list(exc.errors())
@@ -263,7 +283,10 @@ def status(id: Annotated[str, Path(pattern=SUBMISSION_ID_PATTERN, description="T
     summary="Get a presigned URL to upload one large attachment",
     tags=["tickets"],
     responses={
-        201: {"description": "PUT the file to `url` with `headers`, then name `upload_id` in the submission"},
+        201: {
+            "description": "POST the file to `url` as multipart/form-data (`fields` first, then `file`; at most "
+            "the declared size), then name `upload_id` in the submission"
+        },
         **ERRORS,
     },
     security=[{"bearerAuth": []}],
@@ -275,7 +298,7 @@ def uploads(request: UploadRequest) -> Response[UploadAnswer]:
         upload_id=ticket.upload_id,
         url=ticket.url,
         method=ticket.method,
-        headers=ticket.headers,
+        fields=ticket.fields,
         expires_in=ticket.expires_in,
     )
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)

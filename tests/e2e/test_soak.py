@@ -139,6 +139,7 @@ class Chaos:
         self.kills = 0  # execution environments killed
         self.kill_events = 0
         self.phases: list[str] = []
+        self.outage_errors: Counter[str] = Counter()  # dispatcher function errors by type during the outage
         self._threads = [
             threading.Thread(target=self._faults, name="soak-faults", daemon=True),
             threading.Thread(target=self._killer, name="soak-killer", daemon=True),
@@ -186,10 +187,18 @@ class Chaos:
                 return
             if at_least:
                 self._until_faults(phase, faults, at_least, seconds)
+            elif phase == "full outage":
+                before = self._dispatcher_errors()
+                self._set(phase, **faults)
+                self.stop.wait(seconds)
+                self.outage_errors = self._dispatcher_errors() - before
             else:
                 self._set(phase, **faults)
                 self.stop.wait(seconds)
         self._set("no faults (recovery)")
+
+    def _dispatcher_errors(self) -> Counter[str]:
+        return Counter(self.stack.stats()["functions"]["DispatcherFunction"]["error_types"])
 
     def _killer(self) -> None:
         # A crash now and then (a killed execution environment restarts cold, its batch comes back after the
@@ -250,6 +259,27 @@ def _dead_letters(stack: Any, final: dict[str, Submission]) -> list[str]:
             state = f"{sub.status.value}, attempts {sub.attempts}, error {sub.error!r:.120}" if sub else "unknown"
             out.append(f"  DLQ: {sid}: {state}")
     return out
+
+
+def _emitted(stack: Any, function: str) -> Counter[tuple[str, str]]:
+    """(metric, tenant) -> count of the per-tenant EMF records in a function's log (what CloudWatch would get)."""
+    import json
+
+    counts: Counter[tuple[str, str]] = Counter()
+    log = stack.log_dir / f"{function}.log"
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        record = json.loads(line)
+        for definition in record["_aws"]["CloudWatchMetrics"]:
+            if ["service", "tenant_id"] in definition["Dimensions"]:
+                for metric in definition["Metrics"]:
+                    counts[metric["Name"], record["tenant_id"]] += 1
+    return counts
+
+
+def badkey_count(soak: list[SoakTenant]) -> int:
+    return sum(t.count for t in soak if t.wrong_key)
 
 
 def _latency(subs: list[Submission]) -> str:
@@ -356,9 +386,34 @@ def test_soak_with_faults_outage_kills_bad_credentials_and_a_flood(soak_stack: A
         f"{dispatcher['duration_ms']['p95']}/{dispatcher['duration_ms']['max']} ms, "
         f"peak RSS {dispatcher['peak_rss_mb']} MB of {dispatcher['memory_size_mb']} MB"
     )
+    ours = {t.tenant_id for t in soak}  # the log file also holds earlier runs' records
+    emitted = Counter({k: n for k, n in _emitted(stack, "DispatcherFunction").items() if k[1] in ours})
+    lines.append(
+        f"dispatcher error types: {dispatcher['error_types']}, during the outage: {dict(chaos.outage_errors)}; "
+        "per-tenant metrics: "
+        + ", ".join(
+            f"{m}={sum(n for (name, _), n in emitted.items() if name == m)}" for m in sorted({m for m, _ in emitted})
+        )
+    )
     if dlq:
         lines += _dead_letters(stack, final)
     print("\n".join(lines))
+    # The outage is a cause with its own metric, never a function error: during it, the only dispatcher errors are
+    # the execution environments this test killed mid-invocation. (Throttles and the wrong key neither: no
+    # error type other than kills and timeouts over the whole run.)
+    outage_errors = {k: n for k, n in chaos.outage_errors.items() if k != "Runtime.ExitError"}
+    assert not outage_errors, f"dispatcher function errors during the outage: {outage_errors}"
+    other_errors = {
+        k: n for k, n in dispatcher["error_types"].items() if k not in {"Runtime.ExitError", "Sandbox.Timedout"}
+    }
+    assert not other_errors, f"dispatcher function errors other than kills and timeouts: {other_errors}"
+    assert dispatcher["error_types"].get("Runtime.ExitError", 0) <= chaos.kills
+    outage_tenants = {t for (m, t) in emitted if m == "AutotaskUnavailable"}
+    assert outage_tenants & {t.tenant_id for t in soak if not t.wrong_key}, "no AutotaskUnavailable metric emitted"
+    badkey = next(t.tenant_id for t in soak if t.wrong_key)
+    # (a count can miss one whose environment was killed between the save and the metric; never exceed)
+    assert emitted["CredentialsRejected", badkey] >= 1 and 1 <= emitted["TicketsFailed", badkey] <= badkey_count(soak)
+    assert all(emitted["TicketsCreated", t.tenant_id] >= 1 for t in soak if not t.wrong_key)
     assert dlq == 0, f"{dlq} messages in the DLQ"
     assert not problems, problems
     assert sum(stats["faults_injected"].values()) > 0 and chaos.kills > 0

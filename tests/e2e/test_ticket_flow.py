@@ -150,8 +150,10 @@ def test_a_button_press_becomes_one_complete_ticket(flow: dict[str, Any]) -> Non
     )
     assert upload.status_code == 201, upload.text
     ticket = upload.json()
-    put = requests.put(ticket["url"], data=b"diagnostics", headers=ticket["headers"], timeout=30)
-    assert put.status_code == 200, put.text
+    posted = requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("report.txt", b"diagnostics")}, timeout=30
+    )
+    assert posted.status_code == 204, posted.text
     screenshot = base64.b64encode(b"\x89PNG\r\n fake screenshot").decode()
     body = _body(
         sid,

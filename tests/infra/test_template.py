@@ -146,7 +146,9 @@ def test_no_wildcard_actions_or_resources_on_data_services(function: str) -> Non
             for resource in as_list(statement["Resource"]):
                 text = json.dumps(resource)
                 assert text != '"*"', f"{function}: {actions} on every resource"
-                assert not text.rstrip('"').endswith("/*") or "attachments/*" in text, f"{function}: {text}"
+                assert not text.rstrip('"').endswith("/*") or "attachments/*" in text or "uploads/*" in text, (
+                    f"{function}: {text}"
+                )
 
 
 def test_rules_function_can_only_write_its_own_logs() -> None:
@@ -202,6 +204,27 @@ def test_attachments_bucket_is_private_encrypted_and_expires() -> None:
     assert any(
         r["Status"] == "Enabled" and r["ExpirationInDays"] >= 1 for r in props["LifecycleConfiguration"]["Rules"]
     )
+
+
+def test_unclaimed_uploads_expire_within_a_day() -> None:
+    from helpdesk.adapters.s3 import upload_key
+
+    rules = RESOURCES["AttachmentsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    key = upload_key("acme", "press-1", "upl_1")
+    upload_rules = [r for r in rules if r["Status"] == "Enabled" and key.startswith(r.get("Prefix", "\0"))]
+    assert upload_rules and all(r["ExpirationInDays"] <= 1 for r in upload_rules)
+
+
+def test_only_intake_may_write_uploads_and_the_dispatcher_reads_attachments_only() -> None:
+    def resources(function: str, action: str) -> str:
+        return json.dumps(
+            [s["Resource"] for s in policy_statements(FUNCTIONS[function]) if action in as_list(s["Action"])]
+        )
+
+    assert "uploads/*" in resources("IntakeFunction", "s3:PutObject")
+    assert "uploads/" not in resources("DispatcherFunction", "s3:GetObject")
+    for function in set(FUNCTIONS) - {"IntakeFunction"}:
+        assert "uploads/" not in resources(function, "s3:PutObject"), function
 
 
 def test_credentials_key_rotates() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from devstack.autotask_sim import AutotaskSimulator
 from devstack.events import lambda_context
@@ -79,18 +78,31 @@ def test_sample_event_creates_the_ticket_and_reports_no_failure(
     assert len(world.ticket_for(SID)) == 1
 
 
-def test_a_failed_record_is_made_visible_again_after_its_backoff(
-    handler: Any, aws_env: dict[str, str], sim: AutotaskSimulator
+def _emf(out: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format records a function printed."""
+    records = []
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def test_an_autotask_outage_failing_the_whole_batch_is_no_function_error_but_a_tenant_metric(
+    handler: Any, aws_env: dict[str, str], sim: AutotaskSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world = World(sim=sim, env=aws_env)
     world.add_tenant("demo")
     world.submit(SID, tenant_id="demo")
     sim.set_faults("demo", outage_seconds=60)
     event, message_id = _event_for_real_message(aws_env)
-    # A batch whose every record failed is an invocation error (Powertools' default, kept on purpose: the
-    # dispatcher's Errors alarm means "whole batches fail"); partial failures are reported per record.
-    with pytest.raises(BatchProcessingError):
-        handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
+    # Every record of the batch failed: still a partial-batch answer, not an invocation error (the Errors alarm
+    # must not page the operator for a routine Autotask outage)
+    answer = handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    outage = [r for r in _emf(capsys.readouterr().out) if "AutotaskUnavailable" in r]
+    assert outage and outage[0]["tenant_id"] == "demo"
+    assert outage[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"], ["service", "tenant_id"]]
+    # RETRY_BASE_DELAY_SECONDS=0: visible again at once, instead of after the queue's 360 s visibility timeout
     # RETRY_BASE_DELAY_SECONDS=0: visible again at once, instead of after the queue's 360 s visibility timeout
     again = boto3.client("sqs").receive_message(QueueUrl=aws_env["WORK_QUEUE_URL"], WaitTimeSeconds=1)
     assert [m["MessageId"] for m in again.get("Messages", [])] == [message_id]
@@ -111,3 +123,32 @@ def test_partial_batch_failure_names_only_the_failed_record(
     answer = handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
     assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-work-item"}]}
     assert len(world.ticket_for(SID)) == 1
+
+
+def test_an_unexpected_error_is_counted_for_its_own_alarm_and_the_batch_still_answers(
+    handler: Any, aws_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = copy.deepcopy(EVENT["Records"][0])
+    record.update(messageId="not-a-work-item", body="not json", receiptHandle="gone")
+    answer = handler.lambda_handler({"Records": [record]}, lambda_context("dispatcher", timeout_s=60))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-work-item"}]}
+    [flushed] = [r for r in _emf(capsys.readouterr().out) if "DispatchUnexpectedErrors" in r]
+    assert flushed["DispatchUnexpectedErrors"] == [1.0] and flushed["service"] == "dispatcher"
+
+
+def test_a_batch_whose_every_record_is_deferred_for_fairness_answers_without_an_error(
+    handler: Any, aws_env: dict[str, str], sim: AutotaskSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(sim=sim, env=aws_env)
+    world.add_tenant("demo")
+    world.submit(SID, tenant_id="demo")
+    event, _ = _event_for_real_message(aws_env)
+    real_split = handler.split_batch
+
+    def all_deferred(share: Any, work: Any, until: float) -> Any:
+        batch = real_split(share, work, until)
+        return type(batch)([], [(i, w) for i, (w, _) in enumerate(work)], {})
+
+    monkeypatch.setattr(handler, "split_batch", all_deferred)
+    answer = handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
+    assert answer == {"batchItemFailures": []}  # re-sent with a short delay, not failed

@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.domain.submission import MAX_ATTACHMENT_BYTES
@@ -142,29 +141,32 @@ def test_inline_attachments_go_to_s3_scoped_by_tenant(api: IntakeCaller, key: st
 def test_large_files_use_a_presigned_upload_first(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
     upload = {"submission_id": "sub-0001-abcd", "filename": "report.zip", "content_type": "application/zip", "size": 5}
     status, ticket, _ = api("POST", "/v1/uploads", body=upload, token=key)
-    assert status == 201 and ticket["method"] == "PUT" and ticket["upload_id"].startswith("upl_")
+    assert status == 201 and ticket["method"] == "POST" and ticket["upload_id"].startswith("upl_")
+    # A SigV4 presigned POST whose policy binds this key, the content type and the declared size
+    fields = ticket["fields"]
+    assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "x-amz-signature" in fields
+    assert "AWSAccessKeyId" not in fields and "signature" not in fields
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert ["content-length-range", 1, 5] in policy["conditions"]
+    assert {"key": f"uploads/acme/sub-0001-abcd/{ticket['upload_id']}"} in policy["conditions"]
+    assert {"Content-Type": "application/zip"} in policy["conditions"]
     files = [{"filename": "report.zip", "content_type": "application/zip", "upload_id": ticket["upload_id"]}]
     # Before the upload happened the submission is refused (nothing stored)
     status, answer, _ = api("POST", "/v1/tickets", body=body(attachments=files), token=key)
     assert status == 422 and answer["fields"][0]["field"] == "attachments.0.upload_id"
-    # PUT through the presigned URL (moto intercepts requests in-process through botocore only, so use S3 directly)
-    boto3.client("s3").put_object(
-        Bucket=aws_env["ATTACHMENTS_BUCKET"],
-        Key=f"attachments/acme/sub-0001-abcd/upload-{ticket['upload_id']}",
-        Body=b"12345",
-    )
-    assert requests.utils.urlparse(ticket["url"]).path.endswith(ticket["upload_id"])
+    # The upload (moto intercepts requests in-process through botocore only, so use S3 directly; the devstack
+    # test tests/e2e/test_uploads.py posts the form for real)
+    boto3.client("s3").put_object(Bucket=aws_env["ATTACHMENTS_BUCKET"], Key=fields["key"], Body=b"12345")
     assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
+    # Accepted: the upload is copied to the submission's attachments (uploads/ expires within a day)
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])["Contents"]]
+    assert "attachments/acme/sub-0001-abcd/00-report.zip" in keys
 
 
 def test_uploads_are_scoped_to_their_submission(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
     upload = {"submission_id": "sub-other-0001", "filename": "r.zip", "content_type": "application/zip", "size": 5}
     ticket = api("POST", "/v1/uploads", body=upload, token=key)[1]
-    boto3.client("s3").put_object(
-        Bucket=aws_env["ATTACHMENTS_BUCKET"],
-        Key=f"attachments/acme/sub-other-0001/upload-{ticket['upload_id']}",
-        Body=b"1",
-    )
+    boto3.client("s3").put_object(Bucket=aws_env["ATTACHMENTS_BUCKET"], Key=ticket["fields"]["key"], Body=b"1")
     files = [{"filename": "r.zip", "content_type": "application/zip", "upload_id": ticket["upload_id"]}]
     assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 422
 
@@ -189,3 +191,43 @@ def test_sample_events_run_through_the_handler(api: IntakeCaller, key: str, name
         headers["Authorization"] = [f"Bearer {key}"] if isinstance(value, list) else f"Bearer {key}"
     answer = api.module.lambda_handler(event, lambda_context("intake"))
     assert answer["statusCode"] == expected, answer["body"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/v1/tickets", body()),
+        ("GET", "/v1/tickets/sub-0001-abcd", None),
+        (
+            "POST",
+            "/v1/uploads",
+            {"submission_id": "sub-0001-abcd", "filename": "r.zip", "content_type": "application/zip", "size": 5},
+        ),
+        ("GET", "/v1/notifications", None),
+        ("POST", "/v1/tickets", {"not": "valid"}),
+    ],
+)
+def test_a_disabled_tenants_button_key_gets_403_on_every_route_and_nothing_is_stored(
+    api: IntakeCaller, key: str, aws_env: dict[str, str], method: str, path: str, payload: Any
+) -> None:
+    from helpdesk.domain.tenant import TenantStatus
+
+    DynamoTenantRepository(aws_env["TENANTS_TABLE"]).set_status("acme", TenantStatus.DISABLED)
+    resource, params = (path, None)
+    if path.startswith("/v1/tickets/"):
+        resource, params = "/v1/tickets/{id}", {"id": path.rsplit("/", 1)[-1]}
+    status, answer, _ = api(
+        method, path, resource=resource, path_parameters=params, body=payload, token=key, headers={"X-Receipt": "hbr_x"}
+    )
+    assert status == 403 and answer["error"] == "tenant_disabled", answer
+    assert _stored_items(aws_env) == [] and _queue_messages(aws_env) == []
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])
+
+
+def test_a_re_enabled_tenants_button_key_works_again(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
+    from helpdesk.domain.tenant import TenantStatus
+
+    repo = DynamoTenantRepository(aws_env["TENANTS_TABLE"])
+    repo.set_status("acme", TenantStatus.DISABLED)
+    repo.set_status("acme", TenantStatus.ACTIVE)
+    assert api("POST", "/v1/tickets", body=body(), token=key)[0] == 202

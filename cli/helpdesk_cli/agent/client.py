@@ -9,6 +9,7 @@ Retried: connection errors, timeouts, a connection dropped before the answer arr
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -132,9 +133,13 @@ class AgentClient:
         body = {"submission_id": submission_id, "filename": filename, "content_type": content_type, "size": size}
         return self._json("POST", "/v1/uploads", body=body, expect=(200, 201))
 
-    def put_upload(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
-        """PUT the bytes to a presigned URL. Our key is NOT sent there: the URL itself is the credential."""
-        self._send("PUT", url, data=data, headers=dict(headers), authorize=False, expect=(200, 201, 204))
+    def post_upload(self, url: str, fields: Mapping[str, str], filename: str, content_type: str, data: bytes) -> None:
+        """POST the file to a presigned POST URL as multipart/form-data: the signed `fields` first, the file last.
+        Our key is NOT sent there: the signed policy is the credential."""
+        boundary = "helpdesk-" + secrets.token_hex(16)
+        body = _multipart(boundary, fields, filename, content_type, data)
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        self._send("POST", url, data=body, headers=headers, authorize=False, expect=(200, 201, 204))
 
     def notifications(
         self, since: str | None, *, receipts: list[str], device_id: str | None = None
@@ -251,6 +256,8 @@ class AgentClient:
                 "The button key was refused (401 unauthorized): check --key / HELPDESK_BUTTON_KEY"
                 + (f" ({message})" if message else "")
             )
+        if status == 403 and '"tenant_disabled"' in response.text:
+            return RejectedError(f"The service no longer accepts requests from this button (403): {message}", status)
         if status == 403:
             # The agent API answers 401 for key problems; a 403 ("Missing Authentication Token" or "Forbidden")
             # comes from API Gateway itself: an unknown route or stage, i.e. a wrong base URL.
@@ -275,6 +282,24 @@ class AgentClient:
             status,
             fields,
         )
+
+
+def _multipart(boundary: str, fields: Mapping[str, str], filename: str, content_type: str, data: bytes) -> bytes:
+    """A multipart/form-data body (RFC 7578): one part per field, in order, then the file as `file`."""
+
+    def quoted(text: str) -> str:
+        return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{quoted(name)}"\r\n\r\n{value}\r\n'.encode()
+        )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted(filename)}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+    )
+    return b"".join(parts) + data + f"\r\n--{boundary}--\r\n".encode()
 
 
 def _network_reason(exc: requests.RequestException) -> str:

@@ -17,16 +17,26 @@ from helpdesk.admin.ports import (
     ZoneInfo,
 )
 from helpdesk.admin.service import AdminService
-from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant, utcnow
+from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential
+from helpdesk.domain.tenant import (
+    CREDENTIAL_LIMITS,
+    Credential,
+    CredentialKind,
+    IssuedCredential,
+    RulesVersion,
+    Tenant,
+    TenantStatus,
+    utcnow,
+)
 from helpdesk.domain.tokens import new_id, new_token, token_hash
 
 
 class MemoryTenants:
-    def __init__(self) -> None:
+    def __init__(self, *, limits: dict[CredentialKind, int] | None = None) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.credentials: dict[str, Credential] = {}
         self.rules: dict[str, list[RulesVersion]] = {}
+        self.limits = dict(limits or CREDENTIAL_LIMITS)
 
     def get(self, tenant_id: str) -> Tenant | None:
         return self.tenants.get(tenant_id)
@@ -49,8 +59,23 @@ class MemoryTenants:
     def list_tenants(self) -> list[Tenant]:
         return sorted(self.tenants.values(), key=lambda t: t.tenant_id)
 
+    def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
+        tenant = self.tenants[tenant_id]
+        if tenant.status is not status:
+            tenant = self.save(tenant.model_copy(update={"status": status}))
+        for h, c in self.credentials.items():
+            if c.tenant_id == tenant_id:
+                self.credentials[h] = c.model_copy(update={"suspended": status is TenantStatus.DISABLED})
+        return tenant
+
+    def _active(self, tenant_id: str, kind: CredentialKind) -> int:
+        return sum(1 for c in self.list_credentials(tenant_id, kind) if c.active)
+
     def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential:
+        if self._active(tenant_id, kind) >= self.limits[kind]:
+            raise CredentialLimitReached(f"at most {self.limits[kind]}")
         token = new_token(kind.value)
+        tenant = self.tenants.get(tenant_id)
         credential = Credential(
             credential_id=new_id(f"{kind.value}_"),
             tenant_id=tenant_id,
@@ -58,6 +83,7 @@ class MemoryTenants:
             label=label,
             token_hash=token_hash(token),
             token_hint=token[-4:],
+            suspended=tenant is not None and tenant.status is TenantStatus.DISABLED,
         )
         self.credentials[credential.token_hash] = credential
         return IssuedCredential(credential=credential, token=token)
@@ -69,10 +95,14 @@ class MemoryTenants:
     def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]:
         return [c for c in self.credentials.values() if c.tenant_id == tenant_id and c.kind is kind]
 
-    def revoke_credential(self, tenant_id: str, kind: CredentialKind, credential_id: str) -> bool:
+    def revoke_credential(
+        self, tenant_id: str, kind: CredentialKind, credential_id: str, *, keep_at_least: int = 0
+    ) -> bool:
         for h, c in self.credentials.items():
             if c.tenant_id == tenant_id and c.kind is kind and c.credential_id == credential_id:
                 if c.active:
+                    if self._active(tenant_id, kind) <= keep_at_least:
+                        raise LastCredential("last one")
                     self.credentials[h] = c.model_copy(update={"revoked_at": utcnow()})
                 return True
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import SecretStr
 
@@ -182,3 +184,21 @@ def test_callout_token_is_issued_once_then_shown_again_and_rotation_revokes_the_
 def test_defaults_model_rejects_unknown_fields() -> None:
     with pytest.raises(ValueError):
         TicketDefaults.model_validate({"colour": "red"})
+
+
+def test_a_real_autotask_host_is_a_valid_setting_where_only_the_simulator_is_reachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTOTASK_HOST_PATTERN", r"127\.0\.0\.1:5123")
+    assert clean_host("https://webservices5.autotask.net/ATServicesRest/") == "webservices5.autotask.net"
+    assert clean_host("127.0.0.1:5123") == "127.0.0.1:5123"
+    with pytest.raises(Invalid) as refused:
+        clean_host("example.com")
+    assert "127.0.0.1:5123" in refused.value.message  # what to type here, not a real host as the example
+
+
+def test_the_refusal_names_no_real_host_as_the_example() -> None:
+    with pytest.raises(Invalid) as refused:
+        clean_host("example.com")
+    assert "webservicesN.autotask.net" in refused.value.message
+    assert not re.search(r"webservices\d+\.autotask\.net", refused.value.message)

@@ -93,9 +93,9 @@ class FakeApi:
                 raise fault
             return fault
         path = url.split("/prod", 1)[-1]
-        if method == "PUT" and url.startswith("http://s3.local/"):
-            self.uploads[url] = data or b""
-            return response(200)
+        if method == "POST" and url.startswith("http://s3.local/"):
+            self.uploads[url] = multipart_file(data or b"", headers["Content-Type"])
+            return response(204)
         if headers.get("Authorization") != "Bearer hbk_good":
             return response(401, {"error": "unauthorized", "message": "unknown button key"})
         if method == "POST" and path == "/v1/tickets":
@@ -111,9 +111,9 @@ class FakeApi:
                 201,
                 {
                     "upload_id": f"up{n}",
-                    "url": f"http://s3.local/bucket/up{n}?sig=x",
-                    "method": "PUT",
-                    "headers": {"Content-Type": call.json["content_type"]},
+                    "url": f"http://s3.local/bucket/up{n}",
+                    "method": "POST",
+                    "fields": {"Content-Type": call.json["content_type"], "key": f"uploads/up{n}", "policy": "p"},
                     "expires_in": 900,
                 },
             )
@@ -129,3 +129,16 @@ class FakeApi:
                 raise events
             return response(200, {"events": events, "cursor": f"c{len(self.calls)}"})
         return response(403, {"message": "Missing Authentication Token"})
+
+
+def multipart_file(body: bytes, content_type: str) -> bytes:
+    """The `file` part of a multipart/form-data body (parsed with the standard library's e-mail parser); it must
+    come last, after every signed field, as S3 requires."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    parts = list(message.iter_parts())
+    names = [p.get_param("name", header="content-disposition") for p in parts]
+    assert names[-1] == "file" and "file" not in names[:-1], names
+    return bytes(parts[-1].get_payload(decode=True))

@@ -148,12 +148,19 @@ def test_status_sends_the_receipt():
     assert session.calls[0].url == "http://api.test/prod/v1/tickets/press-abc12345"
 
 
-def test_the_presigned_upload_never_gets_the_button_key():
-    client, session, *_ = _client([requests.ConnectionError("reset"), response(200)])
-    client.put_upload("http://s3.test/b/k?X-Amz-Signature=s", {"Content-Type": "image/png"}, b"\x89PNG")
-    assert [c.method for c in session.calls] == ["PUT", "PUT"]
+def test_the_presigned_upload_is_a_form_post_with_the_file_last_and_never_gets_the_button_key():
+    from tests.unit.agent.fakes import multipart_file
+
+    client, session, *_ = _client([requests.ConnectionError("reset"), response(204)])
+    fields = {"Content-Type": "image/png", "key": "uploads/t/s/upl_1", "policy": "cG9saWN5", "x-amz-signature": "s"}
+    client.post_upload("http://s3.test/bucket", fields, 'shot "1".png', "image/png", b"\x89PNG\r\n")
+    assert [c.method for c in session.calls] == ["POST", "POST"]
     assert all("Authorization" not in c.headers for c in session.calls)
-    assert session.calls[0].headers["Content-Type"] == "image/png"
+    content_type = session.calls[0].headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    body = session.calls[0].data
+    assert multipart_file(body, content_type) == b"\x89PNG\r\n"
+    assert body.index(b'name="x-amz-signature"') < body.index(b'name="file"')
 
 
 def test_notifications_send_receipts_device_and_cursor():

@@ -98,3 +98,11 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     assert local.url_allowed("http://127.0.0.1:9/ATServicesRest/")
     assert not local.url_allowed("https://127.0.0.1:9/ATServicesRest/")
     assert not local.url_allowed("http://user@127.0.0.1:9/")
+
+
+def test_a_real_host_the_devstack_cannot_reach_is_refused_with_the_reason_and_no_request() -> None:
+    local = AutotaskSettings(host_pattern=r"127\.0\.0\.1:5123", scheme="http")
+    with pytest.raises(InvalidCredentials) as refused:
+        AutotaskCredentials.parse("webservices5.autotask.net", "api@msp.com:pw", "CODE", settings=local)
+    message = str(refused.value)
+    assert "real Autotask host" in message and "127.0.0.1:5123" in message and "cannot reach" in message

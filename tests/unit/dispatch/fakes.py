@@ -298,6 +298,9 @@ class DictBlobs:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.data[key] = data
 
+    def copy(self, source_key: str, key: str) -> None:
+        self.data[key] = self.data[source_key]
+
     def size(self, key: str) -> int | None:
         return len(self.data[key]) if key in self.data else None
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from helpdesk.autotask import errors as at_errors
+from helpdesk.autotask.cache import TTLCache
 from helpdesk.autotask.models import AtContact
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import (
+    CONTACT_MISS_TTL,
+    CONTACT_TTL,
     MSG_CONTACT,
     MSG_DELAYED,
     CreateTicket,
@@ -51,6 +55,7 @@ class Harness:
         self.blobs = DictBlobs()
         self.store = DictBreakerStore()
         self.metrics: dict[str, float] = {}
+        self.tenant_metrics: Counter[tuple[str, str]] = Counter()
         self.rules = rules or FakeRules()
         self.deps = DispatchDeps(
             tenants=InMemoryTenants(t or tenant(), rules={("acme", 1): "priority = 'High'"}),
@@ -60,6 +65,7 @@ class Harness:
             blobs=self.blobs,
             breaker=TenantBreaker(self.store),
             metric=lambda n, v: self.metrics.__setitem__(n, self.metrics.get(n, 0) + v),
+            tenant_metric=lambda n, t, v: self.tenant_metrics.update({(n, t): int(v)}),
         )
         self.create = CreateTicket(self.deps)
 
@@ -95,7 +101,10 @@ def test_happy_path_records_every_step_and_frees_the_claim() -> None:
     assert sub.status is SubmissionStatus.CREATED and sub.ticket_number and sub.lease_owner is None
     assert sub.progress.note_id and set(sub.progress.attachments) == {"f0.png", "f1.png"}
     assert sub.autotask_requests == h.at.stats.total
-    assert h.metrics["TicketsCreated"] == 1 and h.metrics["AutotaskRequestsPerTicket"] == sub.autotask_requests
+    assert (
+        h.tenant_metrics["TicketsCreated", "acme"] == 1
+        and h.metrics["AutotaskRequestsPerTicket"] == sub.autotask_requests
+    )
     [(ticket_id, ticket)] = h.at.tickets.items()
     assert ticket["externalID"] == "sub-0001-abcd" and ticket["contactID"] == 30 and ticket["companyID"] == 174
     assert [n.publish for n in h.at.notes[ticket_id]] == [2]  # Internal Only
@@ -325,3 +334,68 @@ def test_an_invocation_running_out_of_time_stops_between_steps_and_the_next_one_
     assert h.run(attempt=2) is Outcome.CREATED
     [(ticket_id, _)] = h.at.tickets.items()
     assert len(h.at.notes[ticket_id]) == 1 and len(h.at.attachments[ticket_id]) == 1
+
+
+def test_each_cause_of_a_press_not_becoming_a_ticket_is_counted_for_its_tenant() -> None:
+    outage = Harness()
+    outage.submit()
+    outage.at.fail["find_contact_by_email"] = [at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        outage.run()
+    throttled = Harness()
+    throttled.submit()
+    throttled.at.fail["find_contact_by_email"] = [at_errors.Throttled("429", retry_after=30.0)]
+    with pytest.raises(RetryLater):
+        throttled.run()
+    refused = Harness()
+    refused.submit()
+    refused.at.fail["find_contact_by_email"] = [at_errors.AuthenticationError("401", status=401)]
+    refused.run()
+    crashed = Harness(t=tenant(rules_version=1), rules=FakeRules({"status": "internal_error", "request_error": "x"}))
+    crashed.submit()
+    crashed.run()  # the ticket is created as if no rules had run; the error is counted
+    assert outage.tenant_metrics == {("AutotaskUnavailable", "acme"): 1}
+    assert throttled.tenant_metrics == {("AutotaskThrottled", "acme"): 1}
+    assert refused.tenant_metrics == {("CredentialsRejected", "acme"): 1, ("TicketsFailed", "acme"): 1}
+    assert crashed.tenant_metrics == {("RulesErrors", "acme"): 1, ("TicketsCreated", "acme"): 1}
+
+
+def test_each_outcome_is_counted_for_its_tenant() -> None:
+    created = Harness()
+    created.submit()
+    created.run()
+    blocked = Harness(t=tenant(rules_version=1), rules=FakeRules({"status": "ok", "variables": {}, "exception": "No."}))
+    blocked.submit()
+    blocked.run()
+    last = Harness()
+    last.submit()
+    last.at.fail["find_contact_by_email"] = [at_errors.TransientError("503")]
+    with pytest.raises(RetryLater):
+        last.run(attempt=8)
+    assert created.tenant_metrics == {("TicketsCreated", "acme"): 1}
+    assert blocked.tenant_metrics == {("PressesBlocked", "acme"): 1}
+    assert last.tenant_metrics == {("AutotaskUnavailable", "acme"): 1, ("PressesDeadLettered", "acme"): 1}
+
+
+def test_a_contact_miss_is_remembered_for_at_most_a_minute_and_a_hit_for_ten() -> None:
+    now = [1000.0]
+    h = Harness()
+    h.deps.caches.contacts = TTLCache(ttl=CONTACT_TTL, clock=lambda: now[0])
+    h.submit("sub-miss-0001", email="new@contoso.com")
+    assert h.run("sub-miss-0001") is Outcome.CREATED  # on the catch-all contact
+    # the MSP adds the contact right after the miss
+    h.at.contacts["new@contoso.com"] = AtContact(id=31, companyID=174, firstName="New", lastName="Person")
+    now[0] += CONTACT_MISS_TTL - 1
+    h.submit("sub-miss-0002", email="new@contoso.com")
+    h.run("sub-miss-0002")
+    now[0] += 2  # just over a minute after the miss
+    h.submit("sub-miss-0003", email="new@contoso.com")
+    h.run("sub-miss-0003")
+    contacts = {t["externalID"]: t["contactID"] for t in h.at.tickets.values()}
+    assert contacts == {"sub-miss-0001": 1, "sub-miss-0002": 1, "sub-miss-0003": 31}
+    # a hit stays for ten minutes
+    del h.at.contacts["new@contoso.com"]
+    now[0] += CONTACT_TTL - 1
+    h.submit("sub-miss-0004", email="new@contoso.com")
+    h.run("sub-miss-0004")
+    assert h.at.tickets[max(h.at.tickets)]["contactID"] == 31

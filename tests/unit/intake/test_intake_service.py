@@ -17,7 +17,7 @@ def inline_key(t: str, s: str, i: int, f: str) -> str:
 
 
 def upload_key(t: str, s: str, u: str) -> str:
-    return f"attachments/{t}/{s}/upload-{u}"
+    return f"uploads/{t}/{s}/{u}"
 
 
 def make(queue: ListQueue | None = None) -> tuple[IntakeService, InMemorySubmissions, DictBlobs, ListQueue]:

@@ -1,8 +1,13 @@
-"""S3 adapter for attachments: inline files stored by intake, large files uploaded by the agent to a presigned
-PUT URL, read back by the dispatcher. Keys are scoped by tenant and submission:
-  attachments/<tenant>/<submission id>/<n>-<file name>        inline files (written by intake)
-  attachments/<tenant>/<submission id>/upload-<upload id>     presigned uploads (written by the agent)
-The bucket's lifecycle rule expires everything after 30 days.
+"""S3 adapter for attachments: inline files stored by intake, large files uploaded by the agent with a presigned
+POST, read back by the dispatcher. Keys are scoped by tenant and submission:
+  attachments/<tenant>/<submission id>/<n>-<file name>   every file of an accepted submission (inline files written
+                                                         by intake; uploads copied here when the submission names them)
+  uploads/<tenant>/<submission id>/<upload id>           presigned uploads (written by the agent)
+Lifecycle rules (template.yaml): `uploads/` expires after 1 day, so an upload no submission names does not stay;
+everything else after 30 days.
+
+Uploads are SigV4 presigned POSTs whose policy binds the key, the content type and the size: S3 refuses a body
+larger than the size the agent declared (content-length-range), and the URL is useless for any other key.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ def inline_key(tenant_id: str, submission_id: str, index: int, filename: str) ->
 
 
 def upload_key(tenant_id: str, submission_id: str, upload_id: str) -> str:
-    return f"attachments/{tenant_id}/{submission_id}/upload-{upload_id}"
+    return f"uploads/{tenant_id}/{submission_id}/{upload_id}"
 
 
 @dataclass(frozen=True)
 class PresignedUpload:
     url: str
-    headers: dict[str, str]
+    fields: dict[str, str]
+    """Form fields to send, in order, before the file (a multipart/form-data POST whose last part is `file`)."""
     expires_in: int
 
 
@@ -38,6 +44,12 @@ class S3AttachmentStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         aws.client("s3").put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+
+    def copy(self, source_key: str, key: str) -> None:
+        """Server-side copy (an accepted upload becomes an attachment that outlives the 1-day upload expiry)."""
+        aws.client("s3").copy_object(
+            Bucket=self._bucket, Key=key, CopySource={"Bucket": self._bucket, "Key": source_key}
+        )
 
     def get(self, key: str) -> bytes:
         answer = aws.client("s3").get_object(Bucket=self._bucket, Key=key)
@@ -53,15 +65,17 @@ class S3AttachmentStore:
             raise
         return int(answer["ContentLength"])
 
-    def presign_put(self, key: str, content_type: str, size: int, expires_in: int = 900) -> PresignedUpload:
-        url = aws.client("s3").generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type, "ContentLength": size},
+    def presign_upload(self, key: str, content_type: str, size: int, expires_in: int = 900) -> PresignedUpload:
+        """A SigV4 presigned POST for exactly this key and content type, of at most `size` bytes."""
+        answer = aws.client("s3").generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, size]],
             ExpiresIn=expires_in,
-            HttpMethod="PUT",
         )
         return PresignedUpload(
-            url=str(url),
-            headers={"Content-Type": content_type, "Content-Length": str(size)},
+            url=str(answer["url"]),
+            fields={str(k): str(v) for k, v in answer["fields"].items()},
             expires_in=expires_in,
         )

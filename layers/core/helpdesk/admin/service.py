@@ -34,7 +34,7 @@ from helpdesk.admin.ports import (
 from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
 from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
-from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
+from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
 from helpdesk.domain.submission import SubmissionRepository
 from helpdesk.domain.tenant import (
     Credential,
@@ -491,9 +491,15 @@ class AdminService:
         return presses.requeue(tenant_id, submission_id, self.work_queue, by=by)
 
     # ------------------------------------------------------------------ button keys
+    def _issue(self, tenant_id: str, kind: CredentialKind, label: str) -> IssuedCredential:
+        try:
+            return self.tenants.issue_credential(tenant_id, kind, label.strip())
+        except CredentialLimitReached as exc:
+            raise Conflict(str(exc)) from None
+
     def create_button_key(self, tenant_id: str, label: str) -> IssuedKey:
         self.tenant(tenant_id)
-        issued: IssuedCredential = self.tenants.issue_credential(tenant_id, CredentialKind.BUTTON_KEY, label.strip())
+        issued = self._issue(tenant_id, CredentialKind.BUTTON_KEY, label)
         return IssuedKey(key=KeyView.of(issued.credential), token=issued.token)
 
     def list_button_keys(self, tenant_id: str) -> list[KeyView]:
@@ -508,7 +514,7 @@ class AdminService:
     # ------------------------------------------------------------------ admin tokens
     def create_admin_token(self, tenant_id: str, label: str) -> IssuedKey:
         self.tenant(tenant_id)
-        issued = self.tenants.issue_credential(tenant_id, CredentialKind.ADMIN_TOKEN, label.strip())
+        issued = self._issue(tenant_id, CredentialKind.ADMIN_TOKEN, label)
         return IssuedKey(key=KeyView.of(issued.credential), token=issued.token)
 
     def list_admin_tokens(self, tenant_id: str) -> list[KeyView]:
@@ -517,14 +523,16 @@ class AdminService:
         return [KeyView.of(k) for k in sorted(tokens, key=lambda k: k.created_at, reverse=True)]
 
     def revoke_admin_token(self, tenant_id: str, token_id: str) -> None:
-        """Revoke one admin token; never the last active one (that would lock every admin out)."""
-        tokens = self.tenants.list_credentials(tenant_id, CredentialKind.ADMIN_TOKEN)
-        target = next((t for t in tokens if t.credential_id == token_id), None) if len(token_id) <= 100 else None
-        if target is None:
+        """Revoke one admin token; never the last active one (that would lock every admin out). The repository
+        checks that atomically, so two concurrent revocations cannot take the last two."""
+        try:
+            found = len(token_id) <= 100 and self.tenants.revoke_credential(
+                tenant_id, CredentialKind.ADMIN_TOKEN, token_id, keep_at_least=1
+            )
+        except LastCredential:
+            raise Conflict("This is the last admin token: create another one before revoking it.") from None
+        if not found:
             raise NotFound("No such admin token.")
-        if target.active and sum(1 for t in tokens if t.active) <= 1:
-            raise Conflict("This is the last admin token: create another one before revoking it.")
-        self.tenants.revoke_credential(tenant_id, CredentialKind.ADMIN_TOKEN, token_id)
 
     # ------------------------------------------------------------------ Ticket Notification URL
     def _callout_token(self, tenant: Tenant) -> tuple[Tenant, str, datetime]:
@@ -538,7 +546,7 @@ class AdminService:
 
     def _issue_callout_token(self, tenant: Tenant) -> tuple[Tenant, str, datetime]:
         old = [c for c in self.tenants.list_credentials(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN) if c.active]
-        issued = self.tenants.issue_credential(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN, "Ticket Notification")
+        issued = self._issue(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN, "Ticket Notification")
         try:
             saved = self._save(
                 tenant.model_copy(

@@ -30,7 +30,8 @@ class TTLCache(Generic[K, V]):
                 return None
             return value
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: K, value: V, *, ttl: float | None = None) -> None:
+        """Store `value`; `ttl` (seconds) overrides the cache's for this entry (e.g. shorter for a miss)."""
         with self._lock:
             if len(self._data) >= self.max_entries and key not in self._data:
                 now = self._clock()
@@ -38,7 +39,7 @@ class TTLCache(Generic[K, V]):
                     del self._data[k]
                 while len(self._data) >= self.max_entries:
                     del self._data[next(iter(self._data))]
-            self._data[key] = (self._clock() + self.ttl, value)
+            self._data[key] = (self._clock() + (self.ttl if ttl is None else min(ttl, self.ttl)), value)
 
     def invalidate(self, key: K) -> None:
         with self._lock:

@@ -45,6 +45,19 @@ class AutotaskSettings:
         """`host` is `name` or `name:port` (no scheme, no path)."""
         return re.fullmatch(self.host_pattern, host, flags=re.IGNORECASE) is not None
 
+    @property
+    def production(self) -> bool:
+        """True when the client may reach the real Autotask (the default host pattern)."""
+        return self.host_pattern == DEFAULT_HOST_PATTERN
+
+    def host_hint(self) -> str:
+        """What to type as the endpoint host, for messages: the shape of Autotask's hosts (no real host named), or
+        the one host this deployment reaches instead (the devstack's simulator)."""
+        if self.production:
+            return "webservicesN.autotask.net (N is your zone's number; Autotask shows the host with the API user)"
+        literal = re.sub(r"\\(.)", r"\1", self.host_pattern)
+        return literal if re.escape(literal) == self.host_pattern else f"a host matching {self.host_pattern}"
+
     def url_allowed(self, url: str) -> bool:
         """True if `url` uses the configured scheme and an allowed host, and carries no user info."""
         try:
@@ -54,3 +67,19 @@ class AutotaskSettings:
         if parts.scheme.lower() != self.scheme or "@" in parts.netloc:
             return False
         return self.host_allowed(parts.netloc)
+
+
+def is_autotask_host(host: str) -> bool:
+    """A real Autotask web-services host (whatever this deployment may reach)."""
+    return re.fullmatch(DEFAULT_HOST_PATTERN, host, flags=re.IGNORECASE) is not None
+
+
+def unreachable_note(host: str, settings: AutotaskSettings) -> str | None:
+    """Why a real Autotask host that this deployment is not set to reach gets no request (the devstack)."""
+    if settings.host_allowed(host) or not is_autotask_host(host):
+        return None
+    return (
+        f"{host} is a real Autotask host, but this service reaches Autotask only at {settings.host_hint()} "
+        "(a local devstack talks to its Autotask simulator and cannot reach the internet). The setting is kept; "
+        "use the simulator's host to test here, or a deployed service to reach your Autotask."
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from helpdesk.autotask.config import AutotaskSettings
+from helpdesk.autotask.config import AutotaskSettings, unreachable_note
 from helpdesk.autotask.errors import InvalidCredentials
 
 MAX_FIELD_LENGTH = 512
@@ -42,11 +42,14 @@ class AutotaskCredentials:
         Messages never contain the password."""
         settings = settings or AutotaskSettings.from_env()
         if not isinstance(host, str) or not host.strip():
-            raise InvalidCredentials("Enter the Autotask API endpoint host, for example webservices5.autotask.net.")
+            raise InvalidCredentials(f"Enter the Autotask API endpoint host: {settings.host_hint()}.")
         clean_host = normalise_host(host)
+        note = unreachable_note(clean_host, settings) if len(clean_host) <= 255 else None
+        if note:
+            raise InvalidCredentials(note)
         if len(clean_host) > 255 or not settings.host_allowed(clean_host) or "@" in clean_host:
             raise InvalidCredentials(
-                "The API endpoint must be an Autotask web services host such as webservices5.autotask.net "
+                f"The API endpoint must be an Autotask web services host: {settings.host_hint()} "
                 f"(got {clean_host[:80]!r})."
             )
         if not isinstance(api_key, str) or ":" not in api_key:

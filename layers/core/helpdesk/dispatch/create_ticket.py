@@ -63,6 +63,10 @@ from .breaker import TenantBreaker, credentials_fingerprint
 
 LEASE = timedelta(seconds=90)
 NOT_FOUND: tuple[int, int | None, str] = (0, None, "")
+# A contact found is remembered for 10 minutes; "no such contact" for at most a minute, so a contact the MSP adds
+# right after a miss gets its own tickets (not the catch-all contact's) from the next minute on.
+CONTACT_TTL = 600.0
+CONTACT_MISS_TTL = 60.0
 PUBLISH_INTERNAL_ONLY_FALLBACK = 2
 
 MSG_CONTACT = "There was an error finding the contact."
@@ -74,6 +78,18 @@ MSG_DELAYED = (
     "Your request is saved, but the ticket system cannot be reached right now. Your IT team has been told and "
     "will create the ticket."
 )
+
+
+# Per-tenant metrics (`DispatchDeps.tenant_metric`): each press's outcome, and each cause of a press not becoming
+# a ticket now. They are what the alarms watch (template.yaml, docs/operations.md), not the functions' errors.
+TICKETS_CREATED = "TicketsCreated"
+PRESSES_BLOCKED = "PressesBlocked"  # the tenant's rules raised their `exception` (intended)
+TICKETS_FAILED = "TicketsFailed"  # final: the press will not become a ticket (the user is told why)
+PRESSES_DEAD_LETTERED = "PressesDeadLettered"  # retries exhausted: the work item goes to the DLQ
+AUTOTASK_UNAVAILABLE = "AutotaskUnavailable"  # 5xx, timeouts, dropped connections, or the outage breaker open
+AUTOTASK_THROTTLED = "AutotaskThrottled"  # 429 / thread limit: Autotask is up, we slow down
+CREDENTIALS_REJECTED = "CredentialsRejected"  # the tenant's API user is refused (authentication, permissions)
+RULES_ERRORS = "RulesErrors"  # the tenant's rules could not run to an answer
 
 
 class Outcome(StrEnum):
@@ -118,8 +134,10 @@ class BlobReader(Protocol):
 class LookupCaches:
     """Per execution environment: what costs Autotask requests and rarely changes (calls per ticket are a cost)."""
 
-    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for a while too
-    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(default_factory=lambda: TTLCache(ttl=600))
+    # (contact id, company id, name); NOT_FOUND remembers "no such contact" for CONTACT_MISS_TTL only
+    contacts: TTLCache[tuple[str, str], tuple[int, int | None, str]] = field(
+        default_factory=lambda: TTLCache(ttl=CONTACT_TTL)
+    )
     companies: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
     config_items: TTLCache[tuple[str, int, str], int] = field(default_factory=lambda: TTLCache(ttl=900))  # 0: none
     rules: TTLCache[tuple[str, int], str] = field(default_factory=lambda: TTLCache(ttl=3600))
@@ -140,6 +158,8 @@ class DispatchDeps:
     breaker: TenantBreaker
     caches: LookupCaches = field(default_factory=LookupCaches)
     metric: Callable[[str, float], None] = lambda name, value: None
+    # Outcomes and failure causes, counted for the service and per tenant (alarms, dashboard; docs/operations.md)
+    tenant_metric: Callable[[str, str, float], None] = lambda name, tenant_id, value: None
     log: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
     max_receive_count: int = 8
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -192,9 +212,11 @@ class CreateTicket:
         if breaker.blocking(now, fingerprint):
             if breaker.mode == "credentials":
                 d.metric("BreakerFastFail", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
                 return self._fail(sub, breaker.user_message or MSG_UNAVAILABLE, breaker.reason)
             assert breaker.open_until is not None
             d.metric("BreakerDeferred", 1)
+            d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
             raise RetryLater("the tenant's circuit breaker is open", (breaker.open_until - now).total_seconds() + 1)
 
         sub = self._claim(sub, now)
@@ -212,15 +234,18 @@ class CreateTicket:
             sub = self._count(sub, client, requests_before)
             if exc.retryable:
                 if isinstance(exc, at_errors.Throttled):
-                    pass  # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
+                    d.tenant_metric(AUTOTASK_THROTTLED, tenant.tenant_id, 1)
                 elif d.clients.successes(tenant.tenant_id) > successes_before:
                     d.breaker.success(tenant.tenant_id, breaker)  # it answered meanwhile: a failure, not an outage
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 else:
                     d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                    d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 return self._retry(sub, attempt, str(exc), exc.retry_after)
             if isinstance(exc, PERMANENT_CREDENTIALS):
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
-                d.metric("TenantCredentialsFailed", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
             return self._fail(sub, MSG_UNAVAILABLE, str(exc))
         except RetryLater as exc:
             sub = self._count(self._reload(sub), client, requests_before)
@@ -308,7 +333,7 @@ class CreateTicket:
             lease_until=None,
         )
         self._event(sub, TimelineEventKind.FAILED, user_message)
-        self.deps.metric("SubmissionsFailed", 1)
+        self.deps.tenant_metric(TICKETS_FAILED, sub.tenant_id, 1)
         self.deps.log("submission failed", {"reason": reason[:500]})
         return Outcome.FAILED
 
@@ -324,7 +349,7 @@ class CreateTicket:
             sub = self._save(sub, **changes)
         if last:
             self._event(sub, TimelineEventKind.RETRYING, MSG_DELAYED)
-            self.deps.metric("SubmissionsDeadLettered", 1)
+            self.deps.tenant_metric(PRESSES_DEAD_LETTERED, sub.tenant_id, 1)
         self.deps.metric("DispatchRetries", 1)
         if raise_:
             raise RetryLater(reason, retry_after)
@@ -357,7 +382,7 @@ class CreateTicket:
             ticket_id=sub.progress.ticket_id,
             ticket_number=sub.progress.ticket_number,
         )
-        self.deps.metric("TicketsCreated", 1)
+        self.deps.tenant_metric(TICKETS_CREATED, sub.tenant_id, 1)
         return Outcome.CREATED, sub
 
     def _resolve(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> ResolvedContext | None:
@@ -401,7 +426,7 @@ class CreateTicket:
             return None if hit == NOT_FOUND else hit
         found = client.find_contact_by_email(email)
         value = (found.id, found.company_id, found.full_name) if found else NOT_FOUND
-        cache.put(key, value)
+        cache.put(key, value, ttl=CONTACT_MISS_TTL if found is None else None)
         return None if value == NOT_FOUND else value
 
     def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> tuple[Submission, RulesDecision]:
@@ -418,7 +443,7 @@ class CreateTicket:
             resolved = sub.resolved.model_copy(update={"rule_warnings": warnings})
             sub = self._save(sub, rules_outcome=outcome, rules_errors=errors, resolved=resolved)
             if outcome.failed:
-                self.deps.metric("RulesErrors", 1)
+                self.deps.tenant_metric(RULES_ERRORS, sub.tenant_id, 1)
                 self.deps.log("rules failed", {"rules_errors": errors[:3]})
         if outcome.exception is not None:
             return sub, RulesDecision(variables, block=outcome.exception)
@@ -526,7 +551,7 @@ class CreateTicket:
                 lease_until=None,
             )
             self._event(sub, TimelineEventKind.BLOCKED, text)
-            self.deps.metric("SubmissionsBlocked", 1)
+            self.deps.tenant_metric(PRESSES_BLOCKED, sub.tenant_id, 1)
             return Outcome.BLOCKED, sub
 
         self._check_time()

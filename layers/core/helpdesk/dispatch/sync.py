@@ -32,7 +32,15 @@ from helpdesk.notifications.sync_model import Reply, SyncState, TicketSnapshot, 
 from helpdesk.ports import AutotaskPort, TenantNotConfigured
 
 from .breaker import credentials_fingerprint
-from .create_ticket import MSG_UNAVAILABLE, PERMANENT_CREDENTIALS, DispatchDeps, RetryLater
+from .create_ticket import (
+    AUTOTASK_THROTTLED,
+    AUTOTASK_UNAVAILABLE,
+    CREDENTIALS_REJECTED,
+    MSG_UNAVAILABLE,
+    PERMANENT_CREDENTIALS,
+    DispatchDeps,
+    RetryLater,
+)
 
 MAX_NOTES_PER_SYNC = 50
 
@@ -94,10 +102,12 @@ class SyncTicket:
         except at_errors.AutotaskError as exc:
             if exc.retryable:
                 d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
+                throttled = isinstance(exc, at_errors.Throttled)
+                d.tenant_metric(AUTOTASK_THROTTLED if throttled else AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
                 raise RetryLater(f"sync: {exc}", exc.retry_after) from None
             if isinstance(exc, PERMANENT_CREDENTIALS):  # like ticket creation: the tenant's work fails fast
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
-                d.metric("TenantCredentialsFailed", 1)
+                d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
             d.log(
                 "sync: Autotask refused the re-read; dropped", {"error": type(exc).__name__, "reason": str(exc)[:300]}
             )

@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Protocol
 
 from helpdesk.domain.rules import Classification, ClassificationRequest
-from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant
+from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant, TenantStatus
 
 
 class ConflictError(RuntimeError):
     """Someone else changed the record first (optimistic locking) or it already exists."""
+
+
+class CredentialLimitReached(ConflictError):
+    """The tenant already holds the most active credentials of this kind (domain.tenant.CREDENTIAL_LIMITS)."""
+
+
+class LastCredential(ConflictError):
+    """Revoking would leave fewer active credentials of this kind than the caller must keep."""
 
 
 class TenantRepository(Protocol):
@@ -26,7 +34,14 @@ class TenantRepository(Protocol):
 
     def list_tenants(self) -> list[Tenant]: ...
 
-    def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential: ...
+    def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
+        """Enable or disable a tenant: its profile and every one of its credentials (a disabled tenant's credentials
+        resolve as `suspended`). Idempotent: calling it again repairs credentials a crash left unmarked."""
+        ...
+
+    def issue_credential(self, tenant_id: str, kind: CredentialKind, label: str = "") -> IssuedCredential:
+        """A new credential; CredentialLimitReached when the tenant holds the most active ones of this kind."""
+        ...
 
     def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None:
         """The active credential of this kind matching the token, or None (unknown, revoked, wrong kind)."""
@@ -34,8 +49,13 @@ class TenantRepository(Protocol):
 
     def list_credentials(self, tenant_id: str, kind: CredentialKind) -> list[Credential]: ...
 
-    def revoke_credential(self, tenant_id: str, kind: CredentialKind, credential_id: str) -> bool:
-        """Revoke one of this tenant's credentials; False if no such credential belongs to the tenant."""
+    def revoke_credential(
+        self, tenant_id: str, kind: CredentialKind, credential_id: str, *, keep_at_least: int = 0
+    ) -> bool:
+        """Revoke one of this tenant's credentials; False if no such credential belongs to the tenant.
+
+        Atomic with the count of active ones: LastCredential if fewer than `keep_at_least` would stay active
+        (two concurrent revocations can never both take the last two)."""
         ...
 
     def add_rules_version(self, tenant_id: str, source: str, author: str = "", note: str = "") -> RulesVersion: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -145,6 +146,16 @@ class CredentialKind(StrEnum):
     CALLOUT_TOKEN = "callout"  # noqa: S105 - the secret part of the Ticket Notification URL
 
 
+CREDENTIAL_LIMITS: Final[dict[CredentialKind, int]] = {
+    CredentialKind.BUTTON_KEY: 500,
+    CredentialKind.ADMIN_TOKEN: 50,
+    CredentialKind.CALLOUT_TOKEN: 5,
+}
+"""Most ACTIVE credentials of each kind one tenant may hold (docs/admin-api.md); one more is a 409."""
+REVOKED_CREDENTIAL_RETENTION_DAYS: Final = 90
+"""A revoked credential stays listed (for audit) this long, then expires from the table (TTL)."""
+
+
 class Credential(BaseModel):
     """A stored credential: only its hash, never the token itself."""
 
@@ -158,6 +169,9 @@ class Credential(BaseModel):
     token_hint: str = Field(default="", description="last 4 characters, to tell keys apart in a list")
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    suspended: bool = Field(
+        default=False, description="its tenant is disabled: the credential is known but refused (403, not 401)"
+    )
 
     @property
     def active(self) -> bool:

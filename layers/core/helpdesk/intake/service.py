@@ -69,17 +69,19 @@ class NotFound(IntakeError):
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
+    def copy(self, source_key: str, key: str) -> None: ...
+
     def size(self, key: str) -> int | None: ...
 
 
 class PresignedUploadLike(Protocol):
     url: str
-    headers: dict[str, str]
+    fields: dict[str, str]
     expires_in: int
 
 
 class UploadSigner(Protocol):
-    def presign_put(self, key: str, content_type: str, size: int, expires_in: int = 900) -> PresignedUploadLike: ...
+    def presign_upload(self, key: str, content_type: str, size: int, expires_in: int = 900) -> PresignedUploadLike: ...
 
 
 class WorkQueue(Protocol):
@@ -91,7 +93,7 @@ class UploadTicket:
     upload_id: str
     url: str
     method: str
-    headers: dict[str, str]
+    fields: dict[str, str]
     expires_in: int
 
 
@@ -174,15 +176,16 @@ class IntakeService:
         total = 0
         stored: list[StoredAttachment] = []
         pending: list[tuple[str, bytes, str]] = []
+        claimed: list[tuple[str, str]] = []
         for index, attachment in enumerate(request.attachments):
+            key = self._key_inline(tenant_id, request.submission_id, index, attachment.filename)
             if isinstance(attachment, InlineAttachment):
                 data = attachment.decoded()
-                key = self._key_inline(tenant_id, request.submission_id, index, attachment.filename)
                 pending.append((key, data, attachment.content_type))
                 size = len(data)
             else:
-                key = self._key_upload(tenant_id, request.submission_id, attachment.upload_id)
-                found = self.blobs.size(key)
+                upload = self._key_upload(tenant_id, request.submission_id, attachment.upload_id)
+                found = self.blobs.size(upload)
                 if found is None:
                     raise InvalidUpload(
                         f"upload {attachment.upload_id} was not found: request an upload URL for this submission "
@@ -194,6 +197,7 @@ class IntakeService:
                         f"{attachment.filename} is {found} bytes; the limit is {MAX_ATTACHMENT_BYTES} per file",
                         field=f"attachments.{index}",
                     )
+                claimed.append((upload, key))  # uploads expire in a day; the attachment lives with the submission
                 size = found
             total += size
             stored.append(
@@ -205,6 +209,8 @@ class IntakeService:
             raise TooLarge(f"attachments total {total} bytes; the limit is {MAX_TOTAL_ATTACHMENT_BYTES}")
         for key, data, content_type in pending:  # only after every check passed: nothing stored otherwise
             self.blobs.put(key, data, content_type)
+        for upload, key in claimed:
+            self.blobs.copy(upload, key)
         return stored
 
     def _key_inline(self, tenant_id: str, submission_id: str, index: int, filename: str) -> str:
@@ -227,11 +233,11 @@ class IntakeService:
             raise IntakeError("uploads are not available")
         upload_id = "upl_" + secrets.token_hex(16)
         key = self._key_upload(tenant_id, request.submission_id, upload_id)
-        signed = self.signer.presign_put(key, request.content_type, request.size)
+        signed = self.signer.presign_upload(key, request.content_type, request.size)
         return UploadTicket(
             upload_id=upload_id,
             url=signed.url,
-            method="PUT",
-            headers=dict(signed.headers),
+            method="POST",
+            fields=dict(signed.fields),
             expires_in=signed.expires_in,
         )
