@@ -72,7 +72,8 @@
     $("tenant-name").textContent = me.name + " (" + me.tenant_id + ")";
     await loadSettings();  // forms are filled before they are shown
     $("signin").hidden = true; $("app").hidden = false; $("session").hidden = false;
-    await Promise.allSettled([loadRules(), loadKeys(), loadAdminTokens(), loadCallout(), loadPicklists(false)]);
+    await Promise.allSettled([loadRules(), loadKeys(), loadAdminTokens(), loadCallout(), loadPicklists(false),
+      loadSummary(), loadPresses(false)]);
   }
 
   function signOut(message) {
@@ -363,7 +364,14 @@
   }));
 
   $("save-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
-    const saved = await api("POST", "/rules", { source: source.value, note: $("rules-note").value });
+    const body = { source: source.value, note: $("rules-note").value };
+    let saved;
+    try { saved = await api("POST", "/rules", body); } catch (e) {
+      if (e.status !== 409 || !e.body || e.body.error !== "rules_fail_on_replay") throw e;
+      saved = await confirmFailingRules(body, e.body);  // the replay in a dialog: cancel, or save anyway
+      if (!saved) return;
+    }
+    if (saved.replay) showReplay($("rules-replay"), saved.replay);
     showProblems([], []);
     dirty.delete("rules");
     $("rules-note").value = "";
@@ -526,6 +534,180 @@
       say("test-status", report.ok ? "All checks passed." : failed + " check(s) failed.", report.ok ? "ok" : "bad");
     } catch (e) { say("test-status", e.message, "bad"); }
   }));
+
+  /* ------------------------------------------------------------------ rules replay */
+  const OUTCOME_LABELS = {
+    unchanged: "Unchanged", changed: "Would change", blocked: "Blocked (exception)", error: "Error", not_run: "Not run",
+    created: "Created", failed: "Failed", waiting: "Waiting", dead_letter: "Dead letter",
+  };
+
+  function badge(outcome) {
+    return el("span", { class: "outcome " + outcome, text: OUTCOME_LABELS[outcome] || outcome });
+  }
+
+  function shown(value) { return value === null || value === undefined || value === "" ? "(empty)" : (typeof value === "string" ? value : JSON.stringify(value)); }
+
+  function replaySummary(r) {
+    if (!r.compiles) return "The rules do not compile: fix the syntax errors first.";
+    const base = r.compared_with ? "compared with the active version " + r.compared_with : "compared with your defaults (no rules active)";
+    let text = "Replayed on " + r.replayed + " press" + (r.replayed === 1 ? "" : "es") + ", " + base + ": " + r.changed + " would change, " +
+      r.blocked + " blocked, " + r.failed + " fail" + (r.failed === 1 ? "s" : "") + ".";
+    if (r.not_run) text += " " + r.not_run + " not replayed (time limit).";
+    return text;
+  }
+
+  function showReplay(box, r) {
+    const view = box.querySelector(".replay-view");
+    view.textContent = "";
+    view.append(el("p", { class: "status " + (r.ok ? "ok" : "bad"), "data-replay-summary": "", text: replaySummary(r) }));
+    const body = el("tbody", {});
+    for (const p of r.presses || []) {
+      const changes = el("ul", { class: "changes" });
+      for (const [name, c] of Object.entries(p.changes || {})) changes.append(el("li", { text: name + ": " + shown(c.before) + " → " + shown(c.after) }));
+      const problem = el("td", { class: "error-cell" });
+      if (p.error) {
+        if (p.error.line) problem.append(el("button", { type: "button", class: "link", text: "Line " + p.error.line, onclick: () => {
+          const dialog = $("replay-dialog"); if (dialog.open) dialog.close();
+          goToLine(p.error.line, p.error.column);
+        } }));
+        problem.append(p.error.message);
+      } else if (p.exception) problem.append("User would see: " + p.exception);
+      body.append(el("tr", { "data-outcome": p.outcome, "data-press": p.submission_id },
+        el("td", { text: p.sample ? "Sample from your defaults" : when(p.created_at) }),
+        el("td", { text: p.sample ? "" : (p.email + " · " + p.hostname) }),
+        el("td", {}, badge(p.outcome)),
+        el("td", {}, Object.keys(p.changes || {}).length ? changes : "–"),
+        problem));
+    }
+    const table = el("table", { class: "replay" }, el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: "Press" }), el("th", { scope: "col", text: "User · machine" }), el("th", { scope: "col", text: "Result" }),
+      el("th", { scope: "col", text: "What would change" }), el("th", { scope: "col", text: "Error or message" }))), body);
+    view.append(el("div", { class: "scroll" }, table));
+    box.hidden = false;
+  }
+
+  function confirmFailingRules(body, refusal) {
+    const dialog = $("replay-dialog");
+    $("replay-dialog-message").textContent = refusal.message;
+    showReplay(dialog, refusal.replay);
+    showReplay($("rules-replay"), refusal.replay);
+    return new Promise((resolve) => {
+      const done = (value) => { $("replay-cancel").onclick = null; $("replay-save-anyway").onclick = null; dialog.onclose = null; if (dialog.open) dialog.close(); resolve(value); };
+      $("replay-cancel").onclick = () => { say("rules-status", "Not saved: the rules fail on recent presses (see the table below).", "bad"); done(null); };
+      dialog.onclose = () => done(null);
+      $("replay-save-anyway").onclick = async () => {
+        try { done(await api("POST", "/rules", Object.assign({ confirm: true }, body))); }
+        catch (e) { say("rules-status", e.message, "bad"); done(null); }
+      };
+      dialog.showModal();
+      $("replay-cancel").focus();
+    });
+  }
+
+  $("replay-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
+    say("rules-status", "Replaying on recent presses…");
+    const r = await api("POST", "/rules/replay", { source: source.value });
+    showProblems(r.errors, r.warnings);
+    showReplay($("rules-replay"), r);
+    say("rules-status", replaySummary(r), r.ok ? "ok" : "bad");
+  }));
+
+  /* ------------------------------------------------------------------ recent presses and the 24 h summary */
+  let pressCursor = null;
+  let pressQuery = "";
+
+  async function loadSummary() {
+    const box = $("summary-text");
+    try {
+      const s = await api("GET", "/submissions/summary?hours=24");
+      box.textContent = "";
+      const bad = s.failed + s.blocked + s.dead_letter;
+      const count = (n, label, outcome) => el("button", { type: "button", class: "link count" + (n ? " bad" : ""), "data-count": outcome, text: n + " " + label,
+        onclick: () => { $("presses-outcome").value = outcome; $("presses-search").value = ""; loadPresses(false); $("presses").scrollIntoView(); } });
+      box.append(count(s.failed, "failed", "failed"), " · ", count(s.blocked, "blocked", "blocked"), " · ",
+        count(s.dead_letter, "waiting in the dead-letter queue", "dead_letter"),
+        " of " + s.total + (s.truncated ? "+" : "") + " presses" + (s.with_errors ? "; " + s.with_errors + " ticket(s) created with fallbacks." : "."));
+      box.className = bad ? "status bad" : "status ok";
+    } catch (e) { box.textContent = "Could not load the last 24 hours: " + e.message; box.className = "status bad"; }
+  }
+
+  function why(p) {
+    if (p.blocked_text) return "Blocked: " + p.blocked_text;
+    if (p.rules_errors.length) return "Rules error: " + p.rules_errors[0];
+    if (p.outcome === "created" && p.submission_errors.length) return p.submission_errors.length + " Submission Error(s): " + p.submission_errors[0];
+    return p.last_error || p.user_message || "";
+  }
+
+  function pressRow(p) {
+    return el("tr", { "data-press": p.id, "data-outcome": p.outcome },
+      el("td", { text: when(p.created_at) }), el("td", {}, badge(p.outcome)),
+      el("td", { text: p.ticket_number || "–" }), el("td", { text: p.name + " <" + p.email + ">" }),
+      el("td", { text: p.hostname }), el("td", { class: "why", text: why(p) }),
+      el("td", {}, el("button", { type: "button", class: "link", text: "Details", "aria-label": "Details of the press from " + p.email + " at " + when(p.created_at), onclick: () => showPress(p.id) })));
+  }
+
+  async function loadPresses(more) {
+    const list = $("presses-list");
+    if (!more) {
+      const params = new URLSearchParams();
+      if ($("presses-outcome").value) params.set("outcome", $("presses-outcome").value);
+      if ($("presses-search").value.trim()) params.set("q", $("presses-search").value.trim());
+      pressQuery = params.toString(); pressCursor = null; list.textContent = "";
+    }
+    say("presses-status", "Loading presses…");
+    try {
+      const params = new URLSearchParams(pressQuery);
+      if (more && pressCursor) params.set("cursor", pressCursor);
+      const page = await api("GET", "/submissions" + (params.toString() ? "?" + params : ""));
+      for (const p of page.items) list.append(pressRow(p));
+      pressCursor = page.next_cursor;
+      $("presses-more").hidden = !pressCursor;
+      const shownRows = list.querySelectorAll("tr[data-press]").length;
+      if (!shownRows && !pressCursor) list.append(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "No presses match." })));
+      say("presses-status", shownRows + " press" + (shownRows === 1 ? "" : "es") + " shown" +
+        (page.scan_limited ? "; the search stopped after reading " + page.scanned + " presses: load older ones to go on." : "."));
+    } catch (e) { say("presses-status", e.message, "bad"); }
+  }
+
+  $("presses-form").addEventListener("submit", (ev) => { ev.preventDefault(); busy($("presses-apply"), () => loadPresses(false)); });
+  $("presses-more").addEventListener("click", (ev) => busy(ev.target, () => loadPresses(true)));
+  $("press-close").addEventListener("click", () => { $("press-detail").hidden = true; });
+
+  async function showPress(id) {
+    const box = $("press-detail");
+    say("press-status", "");
+    try {
+      const d = await api("GET", "/submissions/" + encodeURIComponent(id));
+      const facts = $("press-facts");
+      facts.textContent = "";
+      const fact = (label, value) => { if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return; facts.append(el("dt", { text: label }), el("dd", { text: Array.isArray(value) ? value.join("\n") : String(value) })); };
+      facts.append(el("dt", { text: "Outcome" }), el("dd", {}, badge(d.outcome)));
+      fact("Ticket", d.ticket_number ? d.ticket_number + " (id " + d.ticket_id + ")" : null);
+      fact("From", d.name + " <" + d.email + ">" + (d.contact_found ? "" : " (not found in Autotask: catch-all contact used)"));
+      fact("Machine", d.hostname); fact("Company", d.company); fact("Subject", d.subject); fact("Message", d.msg);
+      fact("Selections", d.selections); fact("Attachments", d.attachments);
+      fact("Blocked with", d.blocked_text); fact("Rules errors", d.rules_errors); fact("Submission Errors", d.submission_errors);
+      fact("Rule warnings", d.rule_warnings); fact("User was told", d.user_message); fact("Last error", d.last_error);
+      fact("Attempts", String(d.attempts) + (d.requeues ? " (re-queued " + d.requeues + " time(s), last " + when(d.requeued_at) + ")" : ""));
+      fact("Dead-lettered", d.dead_lettered_at ? when(d.dead_lettered_at) : null);
+      fact("Received", when(d.created_at)); fact("Press id", d.id);
+      const tl = $("press-timeline");
+      tl.textContent = "";
+      for (const e of d.timeline) tl.append(el("li", { class: e.visible ? null : "hidden-event" }, when(e.at) + " · " + e.text + (e.visible ? "" : " (admin only)")));
+      const requeue = $("press-requeue");
+      requeue.hidden = !d.can_requeue;
+      requeue.onclick = () => busy(requeue, async () => {
+        try {
+          await api("POST", "/submissions/" + encodeURIComponent(d.id) + "/requeue");
+          await showPress(d.id);
+          say("press-status", "Re-queued: the dispatcher will try this press again now.", "ok");
+          await Promise.allSettled([loadPresses(false), loadSummary()]);
+        } catch (e) { say("press-status", e.message, "bad"); }
+      });
+      box.hidden = false;
+      box.focus();
+    } catch (e) { say("presses-status", e.message, "bad"); }
+  }
 
   /* ------------------------------------------------------------------ unsaved changes */
   const dirty = new Set();

@@ -104,7 +104,7 @@ def describe_failure(exc: BaseException) -> Diagnostic:
     elif isinstance(exc, MemoryError):
         msg, code = "memory limit exceeded", "limit"
     else:
-        detail = str(exc)
+        detail = scrub(str(exc))
         msg = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     if len(msg) > _MAX_MESSAGE:
         msg = msg[: _MAX_MESSAGE - 3] + "..."

@@ -475,3 +475,8 @@ def import_from(module: str, name: str) -> Any:
         return import_module(module).members[name]
     except KeyError:
         raise RulesForbiddenError(f"module {module!r} has no {name!r} available in rules") from None
+
+
+def clear_caches() -> None:
+    """Forget compiled patterns (a new evaluation process starts without another tenant's regex cache)."""
+    _compile_cached.cache_clear()

@@ -438,12 +438,22 @@ def estimate_len(obj: Any, cap: int | None = None) -> int:
     return total
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_INTERNAL = re.compile(
+    r" at 0x[0-9a-fA-F]+(?=>)|\bhelpdesk\.rules\.(?:\w+\.)*|(?:\b\w+\.<locals>\.)+|\bre2\.(?:_re2\.)?_(?=Regexp\b|Match\b)"
+)
+
+
+def _public(m: re.Match[str]) -> str:
+    return "re." if m.group().startswith("re2") else ""
 
 
 def scrub(text: str) -> str:
-    """Drop memory addresses from default reprs (``<generator object <genexpr> at 0x7f..>``): no ASLR hints."""
-    return _ADDRESS.sub("", text) if " at 0x" in text else text
+    """What rule code sees of a default repr or message: no memory address (``<generator object <genexpr> at
+    0x7f..>``: no ASLR hints) and no internal name (module paths, ``f.<locals>.g``, the regex library's types)."""
+    if "<" not in text and "helpdesk" not in text and "re2." not in text:
+        return text
+    text = _INTERNAL.sub(_public, text)
+    return text.replace("re.Regexp", "re.Pattern") if "re.Regexp" in text else text
 
 
 def _bound_fields(template_len: int, fields: int, largest: int) -> None:
@@ -486,11 +496,11 @@ def _fv(value: Any, conversion: int, spec: str | None) -> Any:
     if type(value) is not str:
         estimate_len(value)
     if conversion == 114:
-        value = repr(value)
+        value = scrub(repr(value))
     elif conversion == 97:
-        value = ascii(value)
+        value = scrub(ascii(value))
     elif conversion == 115:
-        value = str(value)
+        value = scrub(str(value))
     if spec:
         _check_spec(spec)
         return scrub(format(value, spec))
@@ -820,6 +830,8 @@ class Module:
     def __init__(self, name: str, members: dict[str, Any]) -> None:
         self.name = name
         self.members = members
+        for member, fn in members.items():
+            public_name(fn, member)
 
     def __repr__(self) -> str:
         return f"<module {self.name!r}>"
@@ -987,3 +999,13 @@ GUARDS: Final[dict[str, Any]] = {
     "_ilshift": _ilshift,
 }
 """Guard functions bound into every rules namespace under names rule code cannot spell (leading underscore)."""
+
+
+def public_name(fn: Any, name: str) -> None:
+    """Give a function rule code can reach the name rule code knows it by (reprs and TypeErrors show it)."""
+    if hasattr(fn, "__code__"):
+        fn.__name__ = fn.__qualname__ = name
+
+
+for _name, _fn in SAFE_BUILTINS.items():
+    public_name(_fn, _name)

@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from types import FrameType
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from pydantic import ValidationError
 
-from helpdesk.domain.rules import RuleDiagnostic, RuleResult, RulesRequest
-from helpdesk.rules.compiler import Diagnostic
+from helpdesk.domain.rules import READ_ONLY_VARIABLES, READ_WRITE_VARIABLES, RuleDiagnostic, RuleResult, RulesRequest
+from helpdesk.rules import modules
+from helpdesk.rules.compiler import Diagnostic, RulesSyntaxError
 from helpdesk.rules.engine import Evaluation, RulesEngine
-from helpdesk.rules.runtime import RulesLimitError
+from helpdesk.rules.isolation import HardLimits, ProcessSandbox, Stop
+from helpdesk.rules.variables import default_value
+
+DEFAULT_HARD_LIMITS: Final = HardLimits()
+STOPPED: Final = "Rules stopped: "
+"""Prefix of ``exception`` when an evaluation was ended from outside (time, memory, crash, result size)."""
+_VARIABLES: Final = (*READ_ONLY_VARIABLES, *READ_WRITE_VARIABLES)
+
+
+def _fits(values: list[Any], limit: int) -> bool:
+    """Whether the JSON of the result's values can fit in ``limit`` bytes, counted without building it.
+
+    Counts every reference (a list holding one huge string 1,000 times counts it 1,000 times, as JSON would)
+    and stops as soon as the count passes the limit, so it is fast for small and for absurd results alike.
+    """
+    total = 0
+    stack = list(values)
+    while stack:
+        x = stack.pop()
+        if type(x) is str:
+            total += len(x) + 2
+        elif type(x) is dict:
+            total += 2 + 4 * len(x)
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif type(x) is list:
+            total += 2 + len(x)
+            stack.extend(x)
+        else:
+            total += 8
+        if total > limit:
+            return False
+    return True
 
 
 def _diag(d: Diagnostic) -> RuleDiagnostic:
@@ -29,40 +58,38 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-@contextmanager
-def hard_time_limit(seconds: float) -> Iterator[None]:
-    """Backstop for the in-band wall-clock checks: SIGALRM interrupts rule code stuck in a long statement.
-
-    Only in the main thread (where Lambda runs handlers); elsewhere it does nothing. The previous handler and
-    timer (e.g. pytest-timeout's) are restored.
-    """
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        yield
-        return
-    armed = True
-
-    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
-        if armed:
-            raise RulesLimitError(f"time limit exceeded: rules may run for at most {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if old_timer[0] > 0:
-            signal.setitimer(signal.ITIMER_REAL, *old_timer)
+def _fresh_child() -> None:
+    """Runs first in every new evaluation process: drop caches a fork inherits (no tenant sees another's)."""
+    modules.clear_caches()
 
 
 class RulesService:
-    """Handles `rules` events with one long-lived engine (and its compiled-rules cache)."""
+    """Handles `rules` events with one long-lived engine (and its compiled-rules cache).
 
-    def __init__(self, engine: RulesEngine | None = None, *, hard_limit_factor: float = 2.0) -> None:
+    Evaluations (``evaluate``/``test``) run in a child process with hard limits (isolation.py) unless
+    ``hard_limits`` is None (in-process: only the engine's own checks; for trusted callers such as benchmarks).
+    """
+
+    def __init__(
+        self, engine: RulesEngine | None = None, *, hard_limits: HardLimits | None = DEFAULT_HARD_LIMITS
+    ) -> None:
         self.engine = engine or RulesEngine()
-        self.hard_limit_seconds = self.engine.limits.max_seconds * hard_limit_factor
+        self.hard_limits = hard_limits
+        self._sandbox = (
+            ProcessSandbox(
+                self._answer_in_child,
+                hard_limits,
+                on_child_start=_fresh_child,
+                memory_error_answer=lambda request: self._encode(self._stopped(request, Stop("memory"))),
+            )
+            if hard_limits is not None
+            else None
+        )
+
+    def close(self) -> None:
+        """End the evaluation process (it also ends by itself when this process goes away)."""
+        if self._sandbox is not None:
+            self._sandbox.close()
 
     def handle(self, event: Mapping[str, Any] | Any) -> RuleResult:
         try:
@@ -95,17 +122,41 @@ class RulesService:
         )
 
     def evaluate(self, request: RulesRequest) -> RuleResult:
+        if self._sandbox is None:
+            return self._evaluate_here(request)
+        # Compile here first (cached per tenant version): a freshly forked child inherits the compiled code.
+        before = self.engine.misses
+        try:
+            self.engine.compile(request.tenant_id, request.version, request.source)
+            compiles = True
+        except RulesSyntaxError:
+            compiles = False
+        cached = self.engine.misses == before
+        if not cached:
+            self._sandbox.retire()  # a fresh fork inherits the new compiled code (the child would compile it again)
+        answer = self._sandbox.run(request.tenant_id, request)
+        if isinstance(answer, Stop):
+            return self._stopped(request, answer, valid=compiles, cached=cached)
+        try:
+            result = RuleResult.model_validate_json(answer)
+        except ValidationError:
+            self._sandbox.retire()
+            return self._stopped(request, Stop("crash"), valid=compiles, cached=cached)
+        if result.error is not None and result.error.code == "limit":
+            self._sandbox.retire()  # a limit was hit inside: start the next evaluation in a fresh process
+        return result.model_copy(update={"compile_cached": cached})
+
+    def _evaluate_here(self, request: RulesRequest) -> RuleResult:
         test = request.action == "test"
         before = self.engine.misses
-        with hard_time_limit(self.hard_limit_seconds):
-            ev = self.engine.evaluate(
-                request.tenant_id,
-                request.version,
-                request.source,
-                request.variables,
-                include_helpers=test,
-                classifications=request.classifications,
-            )
+        ev = self.engine.evaluate(
+            request.tenant_id,
+            request.version,
+            request.source,
+            request.variables,
+            include_helpers=test,
+            classifications=request.classifications,
+        )
         cached = self.engine.misses == before
         errors: list[RuleDiagnostic] = []
         valid: bool | None = None
@@ -113,7 +164,75 @@ class RulesService:
             all_diags = self.engine.validate(request.source)
             errors = [_diag(d) for d in all_diags if d.severity == "error"]
             valid = not errors
+        limit = (self.hard_limits or DEFAULT_HARD_LIMITS).max_result_bytes
+        if not _fits(
+            [
+                None if ev.pending else ev.variables,
+                ev.helpers if test else None,
+                ev.output if test else None,
+                ev.exception,
+            ],
+            limit,
+        ):
+            return self._too_large(request, limit, valid)
         return self._result(request, ev, valid=valid, errors=errors, cached=cached)
+
+    # ---------------------------------------------------------------------------------- in the evaluation process
+    def _answer_in_child(self, request: RulesRequest) -> bytes:
+        try:
+            result = self._evaluate_here(request)
+        except Exception:
+            result = RuleResult(
+                status="internal_error",
+                action=request.action,
+                tenant_id=request.tenant_id,
+                version=request.version,
+                request_error="the rules could not be run",
+            )
+        return self._encode(result)
+
+    def _encode(self, result: RuleResult) -> bytes:
+        """The answer as JSON, or a stop when the JSON exceeds the result limit (measured on the bytes)."""
+        limit = (self.hard_limits or DEFAULT_HARD_LIMITS).max_result_bytes
+        data = result.model_dump_json().encode()
+        if len(data) > limit:
+            request = RulesRequest.model_construct(
+                action=result.action or "evaluate",
+                tenant_id=result.tenant_id or "",
+                version=result.version or "",
+                source="",
+                variables={},
+            )
+            data = self._too_large(request, limit, result.valid).model_dump_json().encode()
+        return data
+
+    def _too_large(self, request: RulesRequest, limit: int, valid: bool | None) -> RuleResult:
+        return self._stopped(request, Stop("output", f"the result is larger than {limit:,} bytes as JSON"), valid=valid)
+
+    # ------------------------------------------------------------------------------------------------ hard stops
+    def _stopped(
+        self, request: RulesRequest, stop: Stop, *, valid: bool | None = None, cached: bool | None = None
+    ) -> RuleResult:
+        """The answer for an evaluation ended from outside: status ok, ``exception`` = "Rules stopped: ..."."""
+        limits = self.engine.limits
+        hard = self.hard_limits or DEFAULT_HARD_LIMITS
+        message = {
+            "time": f"time limit exceeded: rules may run for at most {limits.max_seconds:g} s",
+            "memory": f"memory limit exceeded: rules may use at most {hard.memory_mb} MB",
+            "crash": "the rules crashed the sandbox (for example with data nested too deeply) and were stopped",
+        }.get(stop.reason, stop.detail)
+        values = {name: request.variables.get(name, default_value(name)) for name in _VARIABLES}
+        return RuleResult(
+            action=request.action,
+            tenant_id=request.tenant_id,
+            version=request.version,
+            valid=valid if request.action == "test" else None,
+            variables=values,
+            changed=["exception"],
+            exception=STOPPED + message,
+            error=RuleDiagnostic(severity="error", code="limit", message=message),
+            compile_cached=cached,
+        )
 
     @staticmethod
     def _result(
