@@ -213,7 +213,6 @@ class Devstack:
         self.bedrock = BedrockEmulator()
         self.lambda_url = ""  # set when the Lambda service starts; client() is used before that (moto)
         self.bedrock_url = ""
-        self.lambda_url = ""  # set once the Lambda emulator listens; client() reads it before that (moto clients)
         self.autotask_sim: Any = None
         self.lambda_service: LambdaService | None = None
         self.esms: list[EventSourceMapping] = []

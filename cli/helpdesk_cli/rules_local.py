@@ -1,15 +1,13 @@
 """RulesRunner that runs the rules engine in this process (`settings import` validates rules offline).
 
-The engine is the same code the `rules` function runs; only the isolation differs, which is fine for an
-operator importing their own tenants' settings. Functions always use LambdaRulesRunner.
+The engine is the same code the `rules` function runs, and the request and answer go through the same contract
+(helpdesk.domain.rules) as JSON; only the isolation differs, which is fine for an operator importing their own
+tenants' settings. Functions always use helpdesk.adapters.lambda_rules.LambdaRulesRunner.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from helpdesk.admin.ports import RulesOutcome
-from helpdesk.admin.rules_lambda import _request, parse_outcome
+from helpdesk.domain.rules import RuleResult, RulesRequest
 
 
 class LocalRulesRunner:
@@ -18,13 +16,6 @@ class LocalRulesRunner:
 
         self._service = RulesService()
 
-    def validate(self, tenant_id: str, source: str) -> RulesOutcome:
-        return parse_outcome(self._service.handle(_request("validate", tenant_id, source, {})).model_dump(mode="json"))
-
-    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        result = self._service.handle(_request("test", tenant_id, source, variables))
-        return parse_outcome(result.model_dump(mode="json"))
-
-    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        result = self._service.handle(_request("evaluate", tenant_id, source, variables))
-        return parse_outcome(result.model_dump(mode="json"))
+    def run(self, request: RulesRequest) -> RuleResult:
+        answer = self._service.handle(request.model_dump(mode="json"))
+        return RuleResult.model_validate(answer.model_dump(mode="json"))

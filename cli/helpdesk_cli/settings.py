@@ -80,7 +80,9 @@ def import_settings(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from helpdesk.admin.errors import AdminError
+    from helpdesk.admin.service import rules_check
     from helpdesk.admin.settings import SettingsUpdate
+    from helpdesk.domain.rules import RulesRequest
     from helpdesk.domain.tenant import Tenant
     from helpdesk_cli.ops import admin_service
 
@@ -124,10 +126,11 @@ def import_settings(args: argparse.Namespace) -> int:
             service.tenants.create(Tenant(tenant_id=args.tenant_id, name=document.get("name") or args.tenant_id))
     try:
         if rules_source:
-            check = service.rules.validate(args.tenant_id, rules_source)
+            check = rules_check(service.rules.run(RulesRequest.draft("validate", args.tenant_id, rules_source, {})))
             if not check.ok:
                 first = check.errors[0]
-                raise CliError(f"rules: line {first.line}, column {first.column}: {first.message}", code=2)
+                where = f"line {first.get('line', 0)}, column {first.get('column', 0)}"
+                raise CliError(f"rules: {where}: {first['message']}", code=2)
         if args.dry_run:
             print("valid: nothing changed (dry run)")
             return 0

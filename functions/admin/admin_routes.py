@@ -60,23 +60,23 @@ def service() -> AdminService:
         from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
+        from helpdesk.adapters.lambda_rules import LambdaRulesRunner
         from helpdesk.adapters.sqs import SqsWorkQueue
         from helpdesk.admin.gateway import client_gateway
-        from helpdesk.admin.rules_lambda import LambdaRulesRunner
         from helpdesk.triage import Triage
 
-        # ai_categorize in test runs: the same model and per-tenant cache as the dispatcher
-        triage = Triage(
-            BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
-            DynamoClassificationCache(ENV.tenants_table),
-        )
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),
             secrets=KmsSecretBox(ENV.credentials_key_id),
-            rules=LambdaRulesRunner(ENV.rules_function_name, triage),
+            rules=LambdaRulesRunner(ENV.rules_function_name),
             autotask=client_gateway,
             submissions=DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days),
             work_queue=SqsWorkQueue(ENV.work_queue_url),
+            # ai_categorize in test runs and replays: the same model and per-tenant cache as the dispatcher
+            triage=Triage(
+                BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+                DynamoClassificationCache(ENV.tenants_table),
+            ),
         )
     return _service
 

@@ -15,6 +15,7 @@ from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.adapters.s3 import S3AttachmentStore, inline_key
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps, LookupCaches
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, receipt_for
 from helpdesk.domain.tenant import AutotaskSettings, Tenant, TicketDefaults
 from helpdesk.domain.work import SubmissionWork
@@ -39,9 +40,10 @@ class InProcessRules:
         self.service = RulesService()
         self.calls = 0
 
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: RulesRequest) -> RuleResult:
         self.calls += 1
-        return self.service.handle(payload).model_dump(mode="json")
+        answer = self.service.handle(request.model_dump(mode="json")).model_dump(mode="json")  # JSON both ways
+        return RuleResult.model_validate(answer)
 
 
 @dataclass

@@ -3,13 +3,11 @@ with the fallback named in the internal note and on the submission (moto + the A
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from devstack.autotask_sim.seed import PRIORITY, QUEUE
 from helpdesk.dispatch.create_ticket import Outcome, RetryLater
-from helpdesk.domain.rules import RulesFunctionFailed
+from helpdesk.domain.rules import RuleResult, RulesFunctionFailed, RulesRequest
 from helpdesk.domain.submission import SubmissionStatus
 from helpdesk.domain.tenant import RulesErrorPolicy, TicketDefaults
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER
@@ -79,7 +77,7 @@ class CrashingRules:
     def __init__(self) -> None:
         self.calls = 0
 
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: RulesRequest) -> RuleResult:
         self.calls += 1
         raise RulesFunctionFailed("the rules function failed (Unhandled)")
 

@@ -21,6 +21,7 @@ from helpdesk.autotask.models import (
     AtTicketNote,
 )
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.tenant import Tenant
 
 # ------------------------------------------------------------------------------------------- Autotask (dispatch)
@@ -90,3 +91,15 @@ class AutotaskClients(Protocol):
 
 class TenantNotConfigured(RuntimeError):
     """The tenant has no complete Autotask settings (host, integration code, API key)."""
+
+
+# ---------------------------------------------------------------------------------------------------- rules
+
+
+class RulesRunner(Protocol):
+    """The `rules` function (helpdesk.domain.rules is the contract): the dispatcher evaluates, the admin API and
+    the ops CLI validate and test."""
+
+    def run(self, request: RulesRequest) -> RuleResult:
+        """Raises RulesUnavailable (not reached: try later) or RulesFunctionFailed (it ran and failed)."""
+        ...

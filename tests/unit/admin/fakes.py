@@ -12,12 +12,11 @@ from helpdesk.admin.ports import (
     EntityAccess,
     PicklistOption,
     PicklistSet,
-    RulesMessage,
-    RulesOutcome,
     ZoneInfo,
 )
 from helpdesk.admin.service import AdminService
 from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential
+from helpdesk.domain.rules import RuleDiagnostic, RuleResult, RulesRequest
 from helpdesk.domain.tenant import (
     CREDENTIAL_LIMITS,
     Credential,
@@ -214,40 +213,45 @@ class FakeGateway:
 
 
 class FakeRules:
-    """Python's own compiler for syntax errors; `evaluate` runs nothing, it echoes variables with a change."""
+    """Python's own compiler for syntax errors; a run executes nothing, it echoes variables with a change (and
+    fails like the engine on `int(priority)` of a priority that is not a number)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
-    def validate(self, tenant_id: str, source: str) -> RulesOutcome:
-        self.calls.append(("validate", tenant_id))
+    def run(self, request: RulesRequest) -> RuleResult:
+        label = {"validate": "validate", "test": "evaluate", "evaluate": "run"}[request.action]
+        self.calls.append((label, request.tenant_id))
         try:
-            compile(source, "<rules>", "exec")
+            compile(request.source, "<rules>", "exec")
         except SyntaxError as exc:
-            return RulesOutcome(ok=False, errors=[RulesMessage(str(exc.msg), exc.lineno, exc.offset)])
-        warnings = [RulesMessage("use == to compare with a literal", 1, 1)] if " is '" in source else []
-        return RulesOutcome(ok=True, warnings=warnings)
-
-    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        self.calls.append(("evaluate", tenant_id))
-        checked = self.validate(tenant_id, source)
-        if not checked.ok:
-            return checked
-        out = dict(variables)
-        changed: dict[str, Any] = {}
-        if "priority = 'Critical'" in source:
-            out["priority"] = changed["priority"] = "Critical"
-        return RulesOutcome(ok=True, variables=out, changed=changed)
-
-    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        """The dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)."""
-        if "int(priority)" in source and not str(variables.get("priority", "")).isdigit():
-            self.calls.append(("run", tenant_id))
-            error = RulesMessage(f"ValueError: invalid literal for int(): {variables.get('priority')!r}", 1, 1)
-            return RulesOutcome(ok=True, variables=dict(variables), exception=error.message, error=error)
-        outcome = self.evaluate(tenant_id, source, variables)
-        self.calls[-1] = ("run", tenant_id)
-        return outcome
+            error = RuleDiagnostic(
+                severity="error", code="syntax", message=str(exc.msg), line=exc.lineno or 0, column=exc.offset or 0
+            )
+            return RuleResult(action=request.action, valid=False, errors=[error])
+        warnings = (
+            [
+                RuleDiagnostic(
+                    severity="warning", code="is-literal", message="use == to compare with a literal", line=1, column=1
+                )
+            ]
+            if " is '" in request.source
+            else []
+        )
+        if request.action == "validate":
+            return RuleResult(action=request.action, valid=True, warnings=warnings)
+        priority = request.variables.get("priority", "")
+        if request.action == "evaluate" and "int(priority)" in request.source and not str(priority).isdigit():
+            # the dispatcher's evaluation; `int(priority)` fails on a priority that is not a number (line 1)
+            message = f"ValueError: invalid literal for int(): {priority!r}"
+            error = RuleDiagnostic(severity="error", code="runtime", message=message, line=1, column=1)
+            return RuleResult(action=request.action, variables=dict(request.variables), exception=message, error=error)
+        out = dict(request.variables)
+        changed: list[str] = []
+        if "priority = 'Critical'" in request.source:
+            out["priority"] = "Critical"
+            changed.append("priority")
+        return RuleResult(action=request.action, valid=True, variables=out, changed=changed)
 
 
 def make_service(

@@ -11,9 +11,10 @@ from helpdesk.admin.errors import Invalid, Upstream
 from helpdesk.admin.gateway import _subscribe, translate_errors
 from helpdesk.admin.integration_test import MSG_CONTACT, check_default, run
 from helpdesk.admin.ports import EntityAccess
-from helpdesk.admin.rules_lambda import parse_outcome
+from helpdesk.admin.service import rules_check, rules_test_result
 from helpdesk.admin.settings import AutotaskUpdate, SettingsUpdate
 from helpdesk.autotask.errors import PermissionError_, Throttled
+from helpdesk.domain.rules import RuleResult, RulesFunctionFailed, RulesRequest, RulesUnavailable
 from helpdesk.domain.tenant import Tenant, TicketDefaults
 from tests.unit.admin.fakes import FakeGateway, demo_picklists, make_service
 
@@ -118,41 +119,75 @@ def test_rejected_default_message_lists_choices() -> None:
     assert not ok and "Sunday Priority Not Found" in message and "Critical" in message
 
 
-def test_parse_rule_result_with_a_syntax_error() -> None:
-    outcome = parse_outcome(
-        {
-            "status": "ok",
-            "valid": False,
-            "errors": [{"severity": "error", "code": "syntax", "message": "bad", "line": 2, "column": 5}],
-            "warnings": [],
-        }
+def test_a_syntax_error_is_shown_with_its_line_and_column() -> None:
+    check = rules_check(
+        RuleResult.model_validate(
+            {
+                "status": "ok",
+                "valid": False,
+                "errors": [{"severity": "error", "code": "syntax", "message": "bad", "line": 2, "column": 5}],
+                "warnings": [],
+            }
+        )
     )
-    assert not outcome.ok and (outcome.errors[0].line, outcome.errors[0].column) == (2, 5)
+    assert not check.ok and check.errors == [{"message": "bad", "line": 2, "column": 5}]
 
 
-def test_parse_rule_result_of_a_test_run() -> None:
-    outcome = parse_outcome(
-        {
-            "status": "ok",
-            "valid": True,
-            "variables": {"priority": "High"},
-            "changed": ["priority", "exception"],
-            "exception": "Rules error on line 2: boom",
-            "error": {"line": 2, "message": "boom"},
-            "output": ["a", "b"],
-            "helpers": {"x": 1},
-        }
+def test_a_test_run_shows_changes_output_and_helpers() -> None:
+    result = rules_test_result(
+        RuleResult.model_validate(
+            {
+                "status": "ok",
+                "valid": True,
+                "variables": {"priority": "High", "exception": "Rules error on line 2: boom"},
+                "changed": ["priority", "exception"],
+                "exception": "Rules error on line 2: boom",
+                "error": {"severity": "error", "code": "runtime", "line": 2, "message": "boom"},
+                "output": ["a", "b"],
+                "helpers": {"x": 1},
+            }
+        )
     )
-    assert outcome.ok
-    assert outcome.changed == {"priority": "High", "exception": "Rules error on line 2: boom"}
-    assert outcome.output == "a\nb" and outcome.helpers == {"x": 1}
+    assert result.ok
+    assert result.changed == {"priority": "High", "exception": "Rules error on line 2: boom"}
+    assert result.output == "a\nb" and result.helpers == {"x": 1}
 
 
-def test_an_invalid_request_is_a_422_and_a_crash_a_502() -> None:
-    with pytest.raises(Invalid):
-        parse_outcome({"status": "invalid_request", "request_error": "unknown rule variable(s): colour"})
-    with pytest.raises(Upstream):
-        parse_outcome({"status": "internal_error"})
+class _Answers:
+    def __init__(self, answer: RuleResult | None = None, error: Exception | None = None) -> None:
+        self.answer, self.error = answer, error
+
+    def run(self, request: RulesRequest) -> RuleResult:
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (_Answers(RuleResult(status="invalid_request", request_error="unknown rule variable(s): colour")), Invalid),
+        (_Answers(RuleResult(status="internal_error")), Upstream),
+        (_Answers(error=RulesFunctionFailed("the rules function failed (Unhandled)")), Upstream),
+        (_Answers(error=RulesUnavailable("invoking the rules function failed (ClientError)")), Upstream),
+    ],
+    ids=["refused-422", "crashed-502", "function-error-502", "unreachable-502"],
+)
+def test_a_refused_request_is_a_422_and_a_failing_rules_function_a_502(rules: _Answers, expected: type) -> None:
+    service, tenants, _, _ = make_service(rules=rules)  # type: ignore[arg-type]
+    tenants.create(Tenant(tenant_id="acme", name="Acme"))
+    with pytest.raises(expected):
+        service.validate_rules("acme", "priority = 'High'\n")
+
+
+def test_unknown_variables_are_refused_before_the_rules_function_is_called() -> None:
+    service, tenants, _, rules = make_service()
+    tenants.create(Tenant(tenant_id="acme", name="Acme"))
+    with pytest.raises(Invalid) as info:
+        service.test_rules("acme", "x = 1\n", {"colour": "red"})
+    assert str(info.value) == "The rules cannot run on these inputs: unknown rule variable(s): colour"
+    assert rules.calls == []
 
 
 def test_autotask_errors_become_502_with_the_admin_message() -> None:

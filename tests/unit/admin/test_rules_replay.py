@@ -10,6 +10,7 @@ import pytest
 from helpdesk.admin.errors import Invalid, RulesFailOnReplay
 from helpdesk.admin.replay import MAX_PRESSES, SAMPLE_ID, replay
 from helpdesk.admin.service import AdminService
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import Contact, Machine, Submission
 from helpdesk.domain.tenant import Tenant, TicketDefaults
 from helpdesk_cli.rules_local import LocalRulesRunner
@@ -49,9 +50,9 @@ class CountingRunner(LocalRulesRunner):
         super().__init__()
         self.runs = 0
 
-    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> Any:
-        self.runs += 1
-        return super().run(tenant_id, source, variables)
+    def run(self, request: RulesRequest) -> RuleResult:
+        self.runs += request.action == "evaluate"
+        return super().run(request)
 
 
 @pytest.fixture
@@ -136,13 +137,14 @@ def test_a_replay_that_runs_out_of_time_reports_the_presses_it_did_not_reach(wor
         submissions.create(press(n, f"press {n}"))
     tenant = tenants.get("acme")
     ticks = iter([0.0] + [100.0] * 100)
+    source = "subject = 'x'\n"
     result = replay(
-        runner,
+        lambda src, variables: runner.run(RulesRequest.draft("evaluate", "acme", src, variables)),
         tenant,
-        "subject = 'x'\n",
+        source,
         None,
         submissions.list_recent("acme"),
-        compiled=runner.validate("acme", "subject = 'x'\n"),
+        compiled=runner.run(RulesRequest.draft("validate", "acme", source, {})),
         clock=lambda: next(ticks),
     )
     assert result.truncated and result.not_run == len(result.presses) and not result.replayed

@@ -21,9 +21,10 @@ from helpdesk.autotask.models import (
 )
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import Submission, TimelineEvent
 from helpdesk.domain.tenant import RulesVersion, Tenant
-from helpdesk.ports import AutotaskClients, AutotaskPort
+from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner
 
 
 class InMemorySubmissions:
@@ -279,13 +280,18 @@ class FakeRules:
         self.error = error
         self.payloads: list[dict[str, Any]] = []
 
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: RulesRequest) -> RuleResult:
+        payload = request.model_dump(mode="json")
         self.payloads.append(payload)
         if self.error is not None:
             raise self.error
         if self.answer is not None:
-            return self.answer
-        return {"status": "ok", "variables": payload["variables"], "changed": [], "exception": None}
+            return RuleResult.model_validate(self.answer)
+        return RuleResult(variables=payload["variables"])
+
+
+def _fake_rules_are_the_port(fake: FakeRules) -> RulesRunner:
+    return fake
 
 
 class DictBlobs:

@@ -9,8 +9,10 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from helpdesk.adapters import lambda_rules
-from helpdesk.adapters.lambda_rules import LambdaRulesRunner, RulesUnavailable
-from helpdesk.domain.rules import RulesFunctionFailed
+from helpdesk.adapters.lambda_rules import LambdaRulesRunner
+from helpdesk.domain.rules import RuleResult, RulesFunctionFailed, RulesRequest, RulesUnavailable
+
+REQUEST = RulesRequest(action="evaluate", tenant_id="acme", version="1", source="")
 
 
 class FakeLambda:
@@ -35,21 +37,22 @@ def _runner(monkeypatch: pytest.MonkeyPatch, fake: FakeLambda) -> LambdaRulesRun
         FakeLambda({"FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage": "Task timed out"}')}),
         FakeLambda({"Payload": io.BytesIO(b"not json")}),
         FakeLambda({"Payload": io.BytesIO(b"[1, 2]")}),
+        FakeLambda({"Payload": io.BytesIO(b'{"status": "maybe"}')}),
         FakeLambda(error=ReadTimeoutError(endpoint_url="http://lambda")),
     ],
-    ids=["function-error", "not-json", "wrong-shape", "read-timeout"],
+    ids=["function-error", "not-json", "wrong-shape", "unknown-status", "read-timeout"],
 )
 def test_a_rules_function_that_ran_and_failed_is_final(monkeypatch: pytest.MonkeyPatch, fake: FakeLambda) -> None:
     with pytest.raises(RulesFunctionFailed):
-        _runner(monkeypatch, fake).evaluate({"action": "evaluate"})
+        _runner(monkeypatch, fake).run(REQUEST)
 
 
 def test_a_throttled_invoke_is_retried_later(monkeypatch: pytest.MonkeyPatch) -> None:
     throttled = ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
     with pytest.raises(RulesUnavailable):
-        _runner(monkeypatch, FakeLambda(error=throttled)).evaluate({"action": "evaluate"})
+        _runner(monkeypatch, FakeLambda(error=throttled)).run(REQUEST)
 
 
-def test_an_answer_is_returned_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeLambda({"Payload": io.BytesIO(b'{"status": "ok"}')})
-    assert _runner(monkeypatch, fake).evaluate({"action": "evaluate"}) == {"status": "ok"}
+def test_an_answer_is_read_as_a_rule_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeLambda({"Payload": io.BytesIO(b'{"status": "ok", "exception": "No tickets on Sundays."}')})
+    assert _runner(monkeypatch, fake).run(REQUEST) == RuleResult(status="ok", exception="No tickets on Sundays.")

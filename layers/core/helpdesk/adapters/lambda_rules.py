@@ -1,8 +1,8 @@
-"""Lambda adapter for the rules sandbox: the dispatcher invokes the `rules` function synchronously.
+"""RulesRunner over the `rules` function: a synchronous ``lambda.invoke`` (dispatcher and admin API alike).
 
-The payload is a RulesRequest (action "evaluate", tenant_id, version, source, variables); the answer a
-RuleResult (variables, changed, exception, warnings). A rule that raises is NOT an error here: the sandbox
-reports it as `error`. Two kinds of invoke failure are told apart:
+The payload is a RulesRequest, the answer is read back as a RuleResult (validated here, so callers only ever see
+the model). A rule that raises is NOT an error here: the sandbox reports it as `error`. Two kinds of invoke
+failure are told apart:
 
 - the function could not be reached (throttled, network, service error): `RulesUnavailable`, retry later;
 - the function ran and failed (crash, timeout: `FunctionError`, a read timeout, an unreadable answer):
@@ -12,43 +12,37 @@ reports it as `error`. Two kinds of invoke failure are told apart:
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from botocore.exceptions import ReadTimeoutError
+from pydantic import ValidationError
 
 from helpdesk import aws
-from helpdesk.domain.rules import RulesFunctionFailed
-
-
-class RulesUnavailable(RuntimeError):
-    """The rules function could not be invoked or crashed; retry the work item later."""
-
-    retryable = True
-    retry_after: float | None = None
+from helpdesk.domain.rules import RuleResult, RulesFunctionFailed, RulesRequest, RulesUnavailable
 
 
 class LambdaRulesRunner:
     def __init__(self, function_name: str) -> None:
         self._function = function_name
 
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, request: RulesRequest) -> RuleResult:
         try:
             answer = aws.client("lambda").invoke(
                 FunctionName=self._function,
                 InvocationType="RequestResponse",
-                Payload=json.dumps(payload).encode("utf-8"),
+                Payload=json.dumps(request.model_dump(mode="json")).encode("utf-8"),
             )
+            raw = answer["Payload"].read()
         except ReadTimeoutError:
             raise RulesFunctionFailed("the rules function did not answer in time") from None
         except Exception as exc:  # botocore errors; never chain (payloads may echo rule source)
             raise RulesUnavailable(f"invoking the rules function failed ({type(exc).__name__})") from None
-        raw = answer["Payload"].read()
         if answer.get("FunctionError"):
             raise RulesFunctionFailed(f"the rules function failed ({answer.get('FunctionError')})")
         try:
             body = json.loads(raw)
         except ValueError:
             raise RulesFunctionFailed("the rules function answered with something that is not JSON") from None
-        if not isinstance(body, dict):
-            raise RulesFunctionFailed("the rules function answered with an unexpected shape")
-        return body
+        try:
+            return RuleResult.model_validate(body)
+        except ValidationError:
+            raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None

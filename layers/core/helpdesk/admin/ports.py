@@ -1,7 +1,7 @@
 """What the admin use cases need from Autotask and from the rules function, as small interfaces.
 
-The real implementations live in helpdesk.admin.gateway (over helpdesk.autotask's client, imported lazily to keep
-the admin function's cold start light) and helpdesk.admin.rules_lambda (boto3 lambda.invoke of `rules`).
+The real implementation lives in helpdesk.admin.gateway (over helpdesk.autotask's client, imported lazily to keep
+the admin function's cold start light); the rules function is reached through helpdesk.ports.RulesRunner.
 Tests use fakes.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -83,40 +83,3 @@ class AutotaskGateway(Protocol):
 
 
 AutotaskFactory = Callable[[ConnectionSettings], AutotaskGateway]
-
-
-@dataclass(frozen=True)
-class RulesMessage:
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-
-@dataclass(frozen=True)
-class RulesOutcome:
-    """What the rules function answered, normalised: `ok` is False when the source does not compile."""
-
-    ok: bool
-    errors: list[RulesMessage] = field(default_factory=list)
-    warnings: list[RulesMessage] = field(default_factory=list)
-    variables: dict[str, Any] = field(default_factory=dict)
-    changed: dict[str, Any] = field(default_factory=dict)
-    exception: str | None = None
-    output: str = ""
-    helpers: dict[str, Any] = field(default_factory=dict)
-    classifications: list[dict[str, Any]] = field(default_factory=list)
-    """Each ai_categorize question the rules asked, with its scores (helpdesk.triage.describe)."""
-    error: RulesMessage | None = None  # why the rules stopped early (run-time error or limit), with its line
-    extra: dict[str, Any] = field(default_factory=dict)  # fields of the engine's answer not named above
-
-
-class RulesRunner(Protocol):
-    def validate(self, tenant_id: str, source: str) -> RulesOutcome: ...
-
-    def evaluate(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        """A test run: validation, evaluation, helper variables and printed lines."""
-        ...
-
-    def run(self, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesOutcome:
-        """Only the evaluation, as the dispatcher runs it (a replay runs this once per press)."""
-        ...

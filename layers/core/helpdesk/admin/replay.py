@@ -20,8 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from helpdesk.admin.ports import RulesMessage, RulesOutcome, RulesRunner
-from helpdesk.domain.rules import READ_WRITE_VARIABLES
+from helpdesk.domain.rules import READ_WRITE_VARIABLES, RuleDiagnostic, RuleResult
 from helpdesk.domain.submission import Contact, Machine, Submission
 from helpdesk.domain.tenant import Tenant
 from helpdesk.domain.ticket import rule_input
@@ -117,13 +116,36 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _error_view(message: RulesMessage | None) -> RuleErrorView | None:
-    if message is None:
-        return None
-    return RuleErrorView(message=message.message, line=message.line, column=message.column)
+def _error_view(error: RuleDiagnostic | None) -> RuleErrorView | None:
+    return RuleErrorView.model_validate(error.view()) if error is not None else None
 
 
-def _result(outcome: RulesOutcome | None, inputs: dict[str, Any]) -> dict[str, Any]:
+# RuleResult fields a replay shows itself (or that only describe the run); anything else the engine answers
+# (classifications, ...) is shown in PressReplay.extra.
+_SHOWN = frozenset(
+    {
+        "status",
+        "action",
+        "tenant_id",
+        "version",
+        "valid",
+        "errors",
+        "warnings",
+        "variables",
+        "changed",
+        "exception",
+        "error",
+        "helpers",
+        "output",
+        "duration_ms",
+        "steps",
+        "compile_cached",
+        "request_error",
+    }
+)
+
+
+def _result(outcome: RuleResult | None, inputs: dict[str, Any]) -> dict[str, Any]:
     """Final ticket variables of a run; a failed or missing run leaves the inputs (the press's fallback)."""
     if outcome is None or outcome.error is not None:
         return inputs
@@ -135,8 +157,8 @@ def _result(outcome: RulesOutcome | None, inputs: dict[str, Any]) -> dict[str, A
 def compare(
     press: Submission,
     inputs: dict[str, Any],
-    draft: RulesOutcome | None,
-    active: RulesOutcome | None,
+    draft: RuleResult | None,
+    active: RuleResult | None,
 ) -> PressReplay:
     view = PressReplay(
         submission_id=press.submission_id,
@@ -149,7 +171,7 @@ def compare(
     )
     if draft is None:
         return view
-    view.extra = dict(draft.extra)
+    view.extra = draft.model_dump(mode="json", exclude=set(_SHOWN))
     if draft.error is not None:
         view.outcome = "error"
         view.error = _error_view(draft.error)
@@ -172,31 +194,32 @@ def compare(
 
 
 def replay(
-    runner: RulesRunner,
+    run: Callable[[str, dict[str, Any]], RuleResult],
     tenant: Tenant,
     source: str,
     active_source: str | None,
     presses: Sequence[Submission],
     *,
-    compiled: RulesOutcome,
+    compiled: RuleResult,
     active_version: int = 0,
     budget_seconds: float = BUDGET_SECONDS,
     clock: Callable[[], float] = time.monotonic,
 ) -> RulesReplay:
-    """Run `source` (already validated: `compiled`) and the active rules on each press; compare the results."""
+    """Run `source` (already validated: `compiled`) and the active rules on each press with `run(source,
+    variables)` (an evaluation, as the dispatcher runs it); compare the results."""
     result = RulesReplay(
-        ok=compiled.ok,
-        compiles=compiled.ok,
-        errors=[_plain(m) for m in compiled.errors],
-        warnings=[_plain(m) for m in compiled.warnings],
+        ok=compiled.compiles,
+        compiles=compiled.compiles,
+        errors=[d.view() for d in compiled.errors],
+        warnings=[d.view() for d in compiled.warnings],
         compared_with=active_version if active_source is not None else 0,
     )
-    if not compiled.ok:
+    if not compiled.compiles:
         return result
     cases = [(p, press_variables(tenant, p)) for p in [*presses[:MAX_PRESSES], sample_press(tenant)]]
     compare_active = active_source is not None and active_source.strip() != "" and active_source != source
-    jobs: dict[Future[RulesOutcome], tuple[int, str]] = {}
-    outcomes: dict[tuple[int, str], RulesOutcome] = {}
+    jobs: dict[Future[RuleResult], tuple[int, str]] = {}
+    outcomes: dict[tuple[int, str], RuleResult] = {}
     deadline = clock() + budget_seconds
     pool = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="replay")
     try:
@@ -204,10 +227,10 @@ def replay(
         order = [len(cases) - 1, *range(len(cases) - 1)]
         for i in order:
             variables = cases[i][1]
-            jobs[pool.submit(runner.run, tenant.tenant_id, source, variables)] = (i, "draft")
+            jobs[pool.submit(run, source, variables)] = (i, "draft")
             if compare_active:
                 assert active_source is not None
-                jobs[pool.submit(runner.run, tenant.tenant_id, active_source, variables)] = (i, "active")
+                jobs[pool.submit(run, active_source, variables)] = (i, "active")
         pending = set(jobs)
         while pending:
             left = deadline - clock()
@@ -235,7 +258,3 @@ def replay(
         result.failed += row.outcome == "error"
     result.ok = result.compiles and result.failed == 0
     return result
-
-
-def _plain(message: RulesMessage) -> dict[str, Any]:
-    return {k: v for k, v in vars(message).items() if v is not None}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from helpdesk.admin import settings as settings_mod
 from helpdesk.admin.errors import (
@@ -22,19 +22,22 @@ from helpdesk.admin.errors import (
     NotFound,
     RulesFailOnReplay,
     Unauthorized,
+    Upstream,
 )
-from helpdesk.admin.ports import (
-    AutotaskFactory,
-    AutotaskGateway,
-    ConnectionSettings,
-    PicklistSet,
-    RulesOutcome,
-    RulesRunner,
-)
+from helpdesk.admin.ports import AutotaskFactory, AutotaskGateway, ConnectionSettings, PicklistSet
 from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
 from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
+from helpdesk.domain.rules import (
+    MAX_SOURCE_CHARS,
+    Classification,
+    RuleResult,
+    RulesAction,
+    RulesFunctionFailed,
+    RulesRequest,
+    RulesUnavailable,
+)
 from helpdesk.domain.submission import SubmissionRepository
 from helpdesk.domain.tenant import (
     Credential,
@@ -44,8 +47,12 @@ from helpdesk.domain.tenant import (
     Tenant,
     WebhookRegistration,
 )
+from helpdesk.ports import RulesRunner
+from helpdesk.triage import Triage, TriageError, describe
 
-MAX_RULES_SOURCE = 100_000
+TEST_BUDGET_S = 24.0
+"""ai_categorize model calls one test run (or replayed press) may start within (API Gateway allows 29 s)."""
+
 PICKLIST_TTL_SECONDS = 600
 
 
@@ -156,12 +163,29 @@ class PicklistsView(BaseModel):
     cached: bool
 
 
-def _messages(items: list[Any]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in vars(m).items() if v is not None} for m in items]
+def rules_check(result: RuleResult) -> RulesCheck:
+    return RulesCheck(
+        ok=result.compiles, errors=[d.view() for d in result.errors], warnings=[d.view() for d in result.warnings]
+    )
 
 
-def rules_check(outcome: RulesOutcome) -> RulesCheck:
-    return RulesCheck(ok=outcome.ok, errors=_messages(outcome.errors), warnings=_messages(outcome.warnings))
+def rules_test_result(result: RuleResult) -> RulesTestResult:
+    exception = result.exception or None
+    line = result.error.line if result.error is not None else 0
+    if exception and line and f"line {line}" not in exception:
+        exception = f"{exception} (line {line})"
+    changed: dict[str, Any] = result.changed_values()
+    if "exception" in changed:
+        changed["exception"] = exception
+    return RulesTestResult(
+        **rules_check(result).model_dump(),
+        variables=dict(result.variables or {}),
+        changed=changed,
+        exception=exception,
+        output="\n".join(result.output),
+        helpers=dict(result.helpers or {}),
+        classifications=[describe(c) for c in result.classifications],
+    )
 
 
 @dataclass
@@ -173,6 +197,7 @@ class AdminService:
     clock: Callable[[], datetime] | None = None
     submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
     work_queue: WorkSender | None = None  # re-queueing a press
+    triage: Triage | None = None  # ai_categorize in test runs and replays (None: the rules stop at the question)
 
     # ------------------------------------------------------------------ auth and scoping
     def authenticate(self, token: str | None) -> tuple[Tenant, Credential]:
@@ -331,16 +356,16 @@ class AdminService:
 
     # ------------------------------------------------------------------ Dispatcher Rules
     def _check_source(self, source: str) -> None:
-        if len(source) > MAX_RULES_SOURCE:
+        if len(source) > MAX_SOURCE_CHARS:
             raise Invalid(
-                f"The rules are too long ({len(source)} characters; at most {MAX_RULES_SOURCE}).",
+                f"The rules are too long ({len(source)} characters; at most {MAX_SOURCE_CHARS}).",
                 fields=[FieldError("source", "too long")],
             )
 
     def validate_rules(self, tenant_id: str, source: str) -> RulesCheck:
         self._check_source(source)
         self.tenant(tenant_id)
-        return rules_check(self.rules.validate(tenant_id, source))
+        return rules_check(self._run_rules("validate", tenant_id, source))
 
     def save_rules(
         self, tenant_id: str, source: str, *, author: str = "", note: str = "", confirm: bool = False
@@ -349,13 +374,13 @@ class AdminService:
         version and make it active. Rules that fail on a replayed press are only saved with `confirm`."""
         self._check_source(source)
         tenant = self.tenant(tenant_id)
-        outcome = self.rules.validate(tenant_id, source)
-        if not outcome.ok:
+        outcome = self._run_rules("validate", tenant_id, source)
+        if not outcome.compiles:
             first = outcome.errors[0] if outcome.errors else None
             where = f" (line {first.line}, column {first.column})" if first and first.line else ""
             raise Invalid(
                 (first.message if first else "The rules do not compile.") + where,
-                fields=[FieldError("source", e.message, e.line, e.column) for e in outcome.errors]
+                fields=[FieldError("source", e.message, e.line or None, e.column or None) for e in outcome.errors]
                 or [FieldError("source", "The rules do not compile.")],
             )
         replayed = None if confirm else self._replay(tenant, source, outcome)
@@ -378,16 +403,16 @@ class AdminService:
             active = self.active_rules(tenant_id)
             source = active.source if active and active.source else ""
         self._check_source(source)
-        return self._replay(tenant, source, self.rules.validate(tenant_id, source), limit=limit)
+        return self._replay(tenant, source, self._run_rules("validate", tenant_id, source), limit=limit)
 
-    def _replay(self, tenant: Tenant, source: str, compiled: RulesOutcome, *, limit: int = MAX_PRESSES) -> RulesReplay:
+    def _replay(self, tenant: Tenant, source: str, compiled: RuleResult, *, limit: int = MAX_PRESSES) -> RulesReplay:
         active = (
             self.tenants.get_rules_version(tenant.tenant_id, tenant.rules_version) if tenant.rules_version else None
         )
         limit = max(0, min(limit, MAX_PRESSES))
         presses = self.submissions.list_recent(tenant.tenant_id, limit=limit) if self.submissions and limit else []
         return replay(
-            self.rules,
+            lambda src, variables: self._run_rules("evaluate", tenant.tenant_id, src, variables),
             tenant,
             source,
             active.source if active else None,
@@ -435,18 +460,57 @@ class AdminService:
         else:
             self.tenant(tenant_id)
         self._check_source(source)
-        outcome = self.rules.evaluate(tenant_id, source, variables)
-        return RulesTestResult(
-            ok=outcome.ok,
-            errors=_messages(outcome.errors),
-            warnings=_messages(outcome.warnings),
-            variables=outcome.variables,
-            changed=outcome.changed,
-            exception=outcome.exception,
-            output=outcome.output,
-            helpers=outcome.helpers,
-            classifications=outcome.classifications,
-        )
+        return rules_test_result(self._run_rules("test", tenant_id, source, variables))
+
+    def _run_rules(
+        self, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any] | None = None
+    ) -> RuleResult:
+        """Rules on unsaved source, their failures as admin answers. Rules that call ai_categorize are run again
+        with each answer (helpdesk.triage), exactly as the dispatcher does on a press."""
+        if self.triage is None or action == "validate":
+            return self._run_rules_once(action, tenant_id, source, variables)
+        deadline = time.monotonic() + TEST_BUDGET_S
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            return self._run_rules_once(action, tenant_id, source, variables, answers)
+
+        try:
+            return self.triage.run(tenant_id, run, time_left=lambda: deadline - time.monotonic()).result
+        except TriageError:
+            raise Upstream("The rules engine kept asking for classifications; try again.") from None
+
+    def _run_rules_once(
+        self,
+        action: RulesAction,
+        tenant_id: str,
+        source: str,
+        variables: dict[str, Any] | None = None,
+        answers: Sequence[Classification] = (),
+    ) -> RuleResult:
+        """One call of the rules function on unsaved source, its failures as admin answers."""
+        try:
+            request = RulesRequest.draft(action, tenant_id, source, variables or {})
+            if answers:
+                request = request.model_copy(update={"classifications": list(answers)})
+        except ValidationError as exc:
+            message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise Invalid(
+                f"The rules cannot run on these inputs: {message}", fields=[FieldError("variables", message)]
+            ) from None
+        try:
+            result = self.rules.run(request)
+        except RulesUnavailable:
+            raise Upstream("The rules engine is not reachable right now; try again.") from None
+        except RulesFunctionFailed:
+            raise Upstream(
+                "The rules engine failed while checking these rules; try again or simplify the rules."
+            ) from None
+        if result.status == "invalid_request":
+            message = result.request_error or "the request was not understood"
+            raise Invalid(f"The rules engine refused the request: {message}", fields=[FieldError("variables", message)])
+        if not result.understood:
+            raise Upstream("The rules engine failed while checking these rules; try again.")
+        return result
 
     @staticmethod
     def _version_view(v: RulesVersion, *, active: bool, with_source: bool) -> RulesVersionView:
@@ -648,8 +712,8 @@ class AdminService:
         active = self.tenants.get_rules_version(tenant_id, tenant.rules_version) if tenant.rules_version else None
 
         def validate(source: str) -> tuple[bool, str]:
-            outcome = self.rules.validate(tenant_id, source)
-            if outcome.ok:
+            outcome = self._run_rules("validate", tenant_id, source)
+            if outcome.compiles:
                 warned = f" ({len(outcome.warnings)} warning(s))" if outcome.warnings else ""
                 return True, "The rules compile." + warned
             first = outcome.errors[0] if outcome.errors else None

@@ -56,7 +56,7 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import RulesErrorPolicy, Tenant
 from helpdesk.domain.ticket import build_ticket, internal_note, note_title, rule_input
 from helpdesk.domain.work import SubmissionWork
-from helpdesk.ports import AutotaskClients, AutotaskPort, TenantNotConfigured
+from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner, TenantNotConfigured
 from helpdesk.triage import Triage, TriageError, submission_error
 
 from .breaker import TenantBreaker, credentials_fingerprint
@@ -120,10 +120,6 @@ class RulesDecision:
     """Rules errors the ticket was created despite (named in the internal note)."""
     submission_errors: list[str] = field(default_factory=list)
     """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
-
-
-class RulesRunner(Protocol):
-    def evaluate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class BlobReader(Protocol):
@@ -487,11 +483,7 @@ class CreateTicket:
                 variables=variables,
                 classifications=list(answers),
             )
-            raw = self.deps.rules.evaluate(request.model_dump(mode="json"))
-            try:
-                return RuleResult.model_validate(raw)
-            except ValueError:
-                raise RulesFunctionFailed("the rules function answered with an unexpected shape") from None
+            return self.deps.rules.run(request)
 
         triage = Triage(
             self.deps.classifier,
@@ -510,12 +502,11 @@ class CreateTicket:
         result = triaged.result
         failed = failed.model_copy(update={"classifications": triaged.classifications})
         warnings = [w.message for w in result.warnings][:20]
-        if result.status != "ok":
+        if not result.understood:
             what = "failed" if result.status == "internal_error" else "refused the request"
             return failed, [f"the rules function {what}: {result.request_error or result.status}"[:500]], warnings
         if result.error is not None:
-            where = f"line {result.error.line}: " if result.error.line else ""
-            return failed, [f"{where}{result.error.message}"[:500]], warnings
+            return failed, [result.error.describe()[:500]], warnings
         changed = {
             name: value
             for name, value in (result.variables or {}).items()

@@ -19,6 +19,11 @@ means the event did not match :class:`RulesRequest` (``request_error`` says how)
 
 Callers must treat a non-null ``exception`` as "do not create the ticket; show this text to the end user".
 
+Both sides validate: callers build a :class:`RulesRequest` (so a bad request never leaves them) and read the
+answer with ``RuleResult.model_validate`` (helpdesk.adapters.lambda_rules); the function validates the event
+again. The dispatcher, the admin API and the ops CLI all use these two models through the `RulesRunner` port
+(helpdesk.ports); diagnostics are built once, in the rules function, and read as they are.
+
 ``ai_categorize(text, categories)`` (docs/rules.md): the sandbox never calls a model. When rules call it for a
 (text, categories) pair whose answer is not in ``classifications``, the run stops there and the result lists
 the pair in ``pending_classifications`` (``variables`` is then null). The caller classifies outside the sandbox
@@ -59,6 +64,13 @@ RULE_VARIABLES: Final = frozenset((*READ_ONLY_VARIABLES, *READ_WRITE_VARIABLES, 
 RulesAction = Literal["evaluate", "validate", "test"]
 
 
+class RulesUnavailable(RuntimeError):
+    """The rules function could not be reached (throttled, network, service error): try again later."""
+
+    retryable = True
+    retry_after: float | None = None
+
+
 class RulesFunctionFailed(RuntimeError):
     """The rules function was reached but did not produce a result: it crashed, ran past its timeout, or answered
     with something unreadable. Final for that submission's rules step (repeating it would fail the same way and
@@ -66,6 +78,7 @@ class RulesFunctionFailed(RuntimeError):
 
 
 MAX_SOURCE_CHARS = 100_000
+"""The longest rules source (characters) that can be saved, tested or run."""
 
 
 MAX_CATEGORIZE_TEXT: Final = 4_000
@@ -176,6 +189,13 @@ class RulesRequest(BaseModel):
             raise ValueError(f"unknown rule variable(s): {', '.join(unknown)}")
         return value
 
+    @classmethod
+    def draft(cls, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any]) -> RulesRequest:
+        """A request for unsaved source: its version is derived from the content, so the function's compile cache
+        never mixes drafts (saved rules use their version number)."""
+        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+        return cls(action=action, tenant_id=tenant_id, version=f"draft-{digest}", source=source, variables=variables)
+
 
 class RuleDiagnostic(BaseModel):
     """An error or warning about rules, tied to a line/column when it can be (1-based; 0 = not tied)."""
@@ -187,6 +207,16 @@ class RuleDiagnostic(BaseModel):
     message: str
     line: int = 0
     column: int = 0
+
+    def describe(self) -> str:
+        """`line 4: ValueError: ...` (the message alone when not tied to a line)."""
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+    def view(self) -> dict[str, Any]:
+        """What the admin API shows: the message, and line/column when it is tied to them."""
+        return {"message": self.message, **({"line": self.line} if self.line else {})} | (
+            {"column": self.column} if self.column else {}
+        )
 
 
 class RuleResult(BaseModel):
@@ -231,6 +261,21 @@ class RuleResult(BaseModel):
     @property
     def blocks_ticket(self) -> bool:
         return self.exception is not None
+
+    @property
+    def compiles(self) -> bool:
+        """validate/test: the source can be saved (no syntax errors or forbidden constructs)."""
+        return (self.valid if self.valid is not None else True) and not self.errors
+
+    @property
+    def understood(self) -> bool:
+        """The function understood the request and ran (whatever the rules themselves did)."""
+        return self.status == "ok"
+
+    def changed_values(self) -> dict[str, JsonValue]:
+        """The changed variables with their final values (`exception` included when it was set)."""
+        variables = self.variables or {}
+        return {name: variables.get(name) for name in self.changed}
 
     @property
     def pending(self) -> bool:
