@@ -144,7 +144,14 @@
     $("api_key").placeholder = at.api_key_set ? "Saved (" + (at.api_key_mask || "****") + "). Leave blank to keep it." : "username@domain:password";
     renderDefaults();
     renderNotifications();
+    $("rules_on_error").value = settings.rules_on_error || "create";
   }
+
+  $("rules-on-error-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { rules_on_error: $("rules_on_error").value };
+    await busy($("save-rules-on-error"), () => saveSettings(body, "rules-on-error-status", ev.target));
+  });
 
   $("connection-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -382,7 +389,7 @@
   async function loadRules() {
     if (!$("rules-sample").value) $("rules-sample").value = JSON.stringify(SAMPLE, null, 2);
     const active = await api("GET", "/rules");
-    source.value = active.source || "";
+    if (!dirty.has("rules")) source.value = active.source || "";  // never overwrite what the admin typed meanwhile
     renderGutter();
     await loadHistory();
   }
@@ -711,7 +718,7 @@
 
   /* ------------------------------------------------------------------ unsaved changes */
   const dirty = new Set();
-  for (const id of ["connection-form", "defaults-form", "notifications-form"]) {
+  for (const id of ["connection-form", "defaults-form", "notifications-form", "rules-on-error-form"]) {
     $(id).addEventListener("input", () => dirty.add(id));
     $(id).addEventListener("change", () => dirty.add(id));
   }

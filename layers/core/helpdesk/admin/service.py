@@ -386,8 +386,7 @@ class AdminService:
         replayed = None if confirm else self._replay(tenant, source, outcome)
         if replayed is not None and not replayed.ok:
             raise RulesFailOnReplay(
-                f"The rules fail on {replayed.failed} of {replayed.replayed} replayed presses (first: "
-                f"{replayed.first_error()}). Nothing was saved; save again with confirm to keep them anyway.",
+                f"{replayed.refusal()} Nothing was saved; save again with confirm to keep them anyway.",
                 details={"replay": replayed.model_dump(mode="json")},
             )
         stored = self.tenants.add_rules_version(tenant_id, source, author=author[:100], note=note[:200])
