@@ -139,6 +139,18 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
     return _json(422, {"error": "validation_error", "message": message, "fields": fields})
 
 
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response[str]:
+    """A body nested thousands of levels deep overflows the JSON parser: still the token first, then a 400."""
+    path = app.current_event.path
+    if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
+        try:
+            service().authenticate(_bearer())
+        except AdminError as err:
+            return _admin_error(err)
+    return _json(400, {"error": "malformed", "message": "The body is nested too deeply to be a request."})
+
+
 @app.not_found
 def _not_found(exc: NotFoundError) -> Response[str]:
     return _json(404, {"error": "not_found", "message": "No such route."})

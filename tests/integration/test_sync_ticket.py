@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from devstack.autotask_sim import AutotaskSimulator
@@ -15,16 +13,6 @@ from helpdesk.domain.work import SyncWork
 from helpdesk.notifications.sync_model import SyncState
 
 from .dispatch_world import TENANT, World
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
-    simulator = AutotaskSimulator(seed_random=7)
-    simulator.start()
-    for key, value in simulator.client_env().items():
-        monkeypatch.setenv(key, value)
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture
