@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
 from helpdesk.domain.rules import (
     MAX_SOURCE_CHARS,
+    Classification,
     RuleResult,
     RulesAction,
     RulesFunctionFailed,
@@ -48,6 +49,10 @@ from helpdesk.domain.tenant import (
     WebhookRegistration,
 )
 from helpdesk.ports import RulesRunner
+from helpdesk.triage import Triage, TriageError, describe
+
+TEST_BUDGET_S = 24.0
+"""ai_categorize model calls one test run (or replayed press) may start within (API Gateway allows 29 s)."""
 
 PICKLIST_TTL_SECONDS = 600
 
@@ -141,6 +146,8 @@ class RulesTestResult(RulesCheck):
     exception: str | None = None
     output: str = ""
     helpers: dict[str, Any] = Field(default_factory=dict)
+    classifications: list[dict[str, Any]] = Field(default_factory=list)
+    """ai_categorize questions with their scores, best_match, matches and any error (model, cached)."""
 
 
 class WebhookView(BaseModel):
@@ -178,6 +185,7 @@ def rules_test_result(result: RuleResult) -> RulesTestResult:
         exception=exception,
         output="\n".join(result.output),
         helpers=dict(result.helpers or {}),
+        classifications=[describe(c) for c in result.classifications],
     )
 
 
@@ -190,6 +198,7 @@ class AdminService:
     clock: Callable[[], datetime] | None = None
     submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
     work_queue: WorkSender | None = None  # re-queueing a press
+    triage: Triage | None = None  # ai_categorize in test runs and replays (None: the rules stop at the question)
 
     # ------------------------------------------------------------------ auth and scoping
     def authenticate(self, token: str | None) -> tuple[Tenant, Credential]:
@@ -458,9 +467,33 @@ class AdminService:
     def _run_rules(
         self, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any] | None = None
     ) -> RuleResult:
+        """Rules on unsaved source, their failures as admin answers. Rules that call ai_categorize are run again
+        with each answer (helpdesk.triage), exactly as the dispatcher does on a press."""
+        if self.triage is None or action == "validate":
+            return self._run_rules_once(action, tenant_id, source, variables)
+        deadline = time.monotonic() + TEST_BUDGET_S
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            return self._run_rules_once(action, tenant_id, source, variables, answers)
+
+        try:
+            return self.triage.run(tenant_id, run, time_left=lambda: deadline - time.monotonic()).result
+        except TriageError:
+            raise Upstream("The rules engine kept asking for classifications; try again.") from None
+
+    def _run_rules_once(
+        self,
+        action: RulesAction,
+        tenant_id: str,
+        source: str,
+        variables: dict[str, Any] | None = None,
+        answers: Sequence[Classification] = (),
+    ) -> RuleResult:
         """One call of the rules function on unsaved source, its failures as admin answers."""
         try:
             request = RulesRequest.draft(action, tenant_id, source, variables or {})
+            if answers:
+                request = request.model_copy(update={"classifications": list(answers)})
         except ValidationError as exc:
             message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise Invalid(
