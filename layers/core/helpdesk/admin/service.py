@@ -44,6 +44,7 @@ from helpdesk.domain.tenant import (
     CredentialKind,
     IssuedCredential,
     RulesVersion,
+    SecretPurpose,
     Tenant,
     WebhookRegistration,
 )
@@ -283,7 +284,9 @@ class AdminService:
         if errors:
             raise Invalid(errors[0].message, fields=errors)
         if api_key is not None and api_key.strip():
-            fields["api_key_ciphertext"] = self.secrets.seal(tenant.tenant_id, api_key)
+            fields["api_key_ciphertext"] = self.secrets.seal(
+                tenant.tenant_id, api_key, purpose=SecretPurpose.AUTOTASK_API_KEY
+            )
             fields["api_key_mask"] = settings_mod.mask_api_key(api_key)
         return at.model_copy(update=fields)
 
@@ -302,7 +305,7 @@ class AdminService:
         if missing:
             raise NotConfigured(f"Enter the Autotask {', '.join(missing)} in the settings first.")
         assert at.host and at.api_key_ciphertext and at.integration_code
-        api_key = self.secrets.open(tenant.tenant_id, at.api_key_ciphertext)
+        api_key = self.secrets.open(tenant.tenant_id, at.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY)
         return ConnectionSettings(
             tenant_id=tenant.tenant_id, host=at.host, api_key=api_key, integration_code=at.integration_code, fresh=fresh
         )
@@ -602,7 +605,9 @@ class AdminService:
         """The active callout token in clear (decrypted), issuing the first one on demand."""
         active = [c for c in self.tenants.list_credentials(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN) if c.active]
         if tenant.callout_token_ciphertext and active:
-            token = self.secrets.open(tenant.tenant_id, tenant.callout_token_ciphertext)
+            token = self.secrets.open(
+                tenant.tenant_id, tenant.callout_token_ciphertext, purpose=SecretPurpose.CALLOUT_TOKEN
+            )
             created = max(c.created_at for c in active)
             return tenant, token, created
         return self._issue_callout_token(tenant)
@@ -613,7 +618,11 @@ class AdminService:
         try:
             saved = self._save(
                 tenant.model_copy(
-                    update={"callout_token_ciphertext": self.secrets.seal(tenant.tenant_id, issued.token)}
+                    update={
+                        "callout_token_ciphertext": self.secrets.seal(
+                            tenant.tenant_id, issued.token, purpose=SecretPurpose.CALLOUT_TOKEN
+                        )
+                    }
                 )
             )
         except Exception:
@@ -687,7 +696,9 @@ class AdminService:
             tenant.model_copy(
                 update={
                     "webhooks": registration,
-                    "webhook_secret_ciphertext": self.secrets.seal(tenant.tenant_id, secret),
+                    "webhook_secret_ciphertext": self.secrets.seal(
+                        tenant.tenant_id, secret, purpose=SecretPurpose.WEBHOOK_SECRET
+                    ),
                 }
             )
         )
