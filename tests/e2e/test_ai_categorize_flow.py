@@ -71,6 +71,8 @@ def test_a_throttled_model_still_makes_the_ticket_and_the_note_says_why(flow: di
     note = ticket["notes"][0]["description"]
     assert SUBMISSION_ERRORS_HEADER in note
     assert "ai_categorize could not classify the text (the model could not be called (ThrottlingException))" in note
+    sub = flow["submissions"].get(TENANT, sid)
+    assert sub is not None and any(e.startswith("ai_categorize could not classify") for e in sub.submission_errors)
 
 
 def test_the_admin_test_run_shows_each_classification_with_its_scores(flow: dict[str, Any]) -> None:
