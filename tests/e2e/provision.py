@@ -13,7 +13,7 @@ from devstack.autotask_sim.seed import UNREGISTERED_EMAIL
 from devstack.client_env import StackEnv
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
-from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
+from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, SecretPurpose, Tenant, TicketDefaults
 
 
 @contextmanager
@@ -46,7 +46,9 @@ def provisioned_tenant(
                         host=sim.host,
                         integration_code=autotask.integration_code,
                         api_user=autotask.username,
-                        api_key_ciphertext=box.seal(tenant_id, autotask.api_key),
+                        api_key_ciphertext=box.seal(
+                            tenant_id, autotask.api_key, purpose=SecretPurpose.AUTOTASK_API_KEY
+                        ),
                         api_key_mask="****",
                         unregistered_email=UNREGISTERED_EMAIL,
                     ),
