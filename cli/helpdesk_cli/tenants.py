@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import CliError, ask, emit_json, resolve, resource_options, run_command, table
 
 
 def register(subparsers: Any) -> None:
@@ -26,9 +26,18 @@ def register(subparsers: Any) -> None:
     show.add_argument("tenant_id")
     show.set_defaults(func=run_command(show_tenant))
 
+    reseal = sub.add_parser(
+        "reseal-secrets",
+        parents=[common],
+        help="one-off migration: seal every tenant secret with its purpose (docs/operations.md)",
+    )
+    reseal.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
+    reseal.set_defaults(func=run_command(reseal_secrets))
+
     for action, help_ in (("disable", "refuse the tenant's buttons and admins"), ("enable", "re-enable a tenant")):
-        p = sub.add_parser(action, parents=[common], help=help_)
+        p = sub.add_parser(action, parents=[common], help=f"{help_} (asks first unless --yes)")
         p.add_argument("tenant_id")
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         p.set_defaults(func=run_command(set_status), status=action)
 
 
@@ -141,6 +150,27 @@ def show_tenant(args: argparse.Namespace) -> int:
     return 0
 
 
+def reseal_secrets(args: argparse.Namespace) -> int:
+    from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+    from helpdesk.adapters.kms import KmsSecretBox
+    from helpdesk.admin.reseal import reseal_all
+
+    res = resolve(args)
+    report = reseal_all(
+        DynamoTenantRepository(res.need("tenants_table")),
+        KmsSecretBox(res.need("credentials_key_id")),
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        emit_json({"resealed": report.resealed, "current": report.current, "failed": report.failed})
+    else:
+        verb = "would re-seal" if args.dry_run else "re-sealed"
+        print(f"{verb} {report.resealed} secret(s); {report.current} already sealed with their purpose")
+        for failure in report.failed:
+            print(f"could not decrypt: {failure}")
+    return 1 if report.failed else 0
+
+
 def set_status(args: argparse.Namespace) -> int:
     from helpdesk.domain.tenant import TenantStatus
 
@@ -149,6 +179,9 @@ def set_status(args: argparse.Namespace) -> int:
     if tenant is None:
         raise CliError(f"no tenant {args.tenant_id!r}")
     status = TenantStatus.DISABLED if args.status == "disable" else TenantStatus.ACTIVE
+    effect = "its buttons and admins are refused" if args.status == "disable" else "its buttons and admins work again"
+    if not ask(f"{args.status} tenant {tenant.tenant_id} ({tenant.name})? {effect}", args.yes):
+        raise CliError("nothing changed")
     # Always through set_status, also when the status is already set: it (re)marks every credential, so a
     # disabled tenant's button keys are refused (403) on every intake route.
     service.tenants.set_status(tenant.tenant_id, status)

@@ -55,12 +55,15 @@ def service() -> AdminService:
     """Built on first use (lazy: plain page loads never create boto3 clients)."""
     global _service
     if _service is None:
+        from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+        from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
         from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
         from helpdesk.adapters.lambda_rules import LambdaRulesRunner
         from helpdesk.adapters.sqs import SqsWorkQueue
         from helpdesk.admin.gateway import client_gateway
+        from helpdesk.triage import Triage
 
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),
@@ -69,6 +72,11 @@ def service() -> AdminService:
             autotask=client_gateway,
             submissions=DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days),
             work_queue=SqsWorkQueue(ENV.work_queue_url),
+            # ai_categorize in test runs and replays: the same model and per-tenant cache as the dispatcher
+            triage=Triage(
+                BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+                DynamoClassificationCache(ENV.tenants_table),
+            ),
         )
     return _service
 
@@ -129,6 +137,18 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
     first = fields[0] if fields else {"field": "body", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if fields else "The request body is not valid JSON."
     return _json(422, {"error": "validation_error", "message": message, "fields": fields})
+
+
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response[str]:
+    """A body nested thousands of levels deep overflows the JSON parser: still the token first, then a 400."""
+    path = app.current_event.path
+    if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
+        try:
+            service().authenticate(_bearer())
+        except AdminError as err:
+            return _admin_error(err)
+    return _json(400, {"error": "malformed", "message": "The body is nested too deeply to be a request."})
 
 
 @app.not_found

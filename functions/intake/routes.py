@@ -181,6 +181,19 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
     return _media(UnsupportedMediaType("Send the body as application/json."))
 
 
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response[Any]:
+    """A body nested thousands of levels deep overflows the JSON parser: still the key first, then a 400."""
+    try:
+        _credential()
+    except Unauthorized as err:
+        return _unauthorized(err)
+    except TenantDisabled as err:
+        return _disabled(err)
+    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    return _error(400, "malformed", "The body is nested too deeply to be a request.")
+
+
 @app.exception_handler(IntakeError)
 def _intake_error(exc: IntakeError) -> Response[Any]:
     fields = [FieldError(field=exc.field, message=exc.message)] if exc.field else []

@@ -135,13 +135,16 @@ ADMIN_ERRORS = {  # docs/admin-api.md "Errors": the admin API's documented refus
     "401": "no or bad admin token",
     "403": "tenant disabled",
     "404": "unknown route, another tenant's id, unknown rules version",
-    "409": "revision conflict, or Autotask settings not entered yet",
+    "409": "revision conflict, Autotask settings not entered yet, rules that fail on replayed presses, a press that "
+    "cannot be re-queued",
 }
 ADMIN_ERROR_BODY = {
     "type": "object",
     "required": ["error", "message"],
     "properties": {
-        "error": {"enum": ["unauthorized", "forbidden", "not_found", "conflict", "not_configured"]},
+        "error": {
+            "enum": ["unauthorized", "forbidden", "not_found", "conflict", "not_configured", "rules_fail_on_replay"]
+        },
         "message": {"type": "string"},
         "fields": {"type": "array"},
     },

@@ -29,6 +29,8 @@ def _note(world: World, sid: str) -> str:
 
 
 def test_rules_that_raise_still_create_the_ticket_with_the_defaults_and_name_the_error(world: World) -> None:
+    tenant_metrics: list[tuple[str, str, float]] = []
+    world.deps.tenant_metric = lambda name, tenant, value: tenant_metrics.append((name, tenant, value))
     world.add_tenant(rules=RAISING_RULES)
     world.submit("sub-rulesbug-01")
     assert world.create(world.work("sub-rulesbug-01")) is Outcome.CREATED
@@ -41,7 +43,7 @@ def test_rules_that_raise_still_create_the_ticket_with_the_defaults_and_name_the
     assert sub is not None and sub.status is SubmissionStatus.CREATED and sub.message is None
     assert sub.rules_errors == ["line 4: ValueError: invalid literal for int() with base 10: 'Critical'"]
     assert sub.rules_outcome is not None and sub.rules_outcome.failed and sub.rules_outcome.changed == {}
-    assert world.metrics.get("RulesErrors") == 1
+    assert ("RulesErrors", TENANT, 1) in tenant_metrics
 
 
 def test_a_rules_limit_is_a_rules_error_not_a_lost_press(world: World) -> None:
@@ -169,3 +171,17 @@ def test_a_refused_create_then_a_lost_answer_still_makes_one_ticket(world: World
     assert _drive(world, "sub-refusedrop-1") is Outcome.CREATED
     [ticket] = world.ticket_for("sub-refusedrop-1")
     assert len(ticket["notes"]) == 1 and ticket["priority"] == PRIORITY["Urgent"]
+
+
+def test_two_bad_fields_are_both_fixed_in_the_one_retry(world: World) -> None:
+    # Autotask names only the missing priority; the unknown work type would be refused next
+    world.sim.set_picklist_default("demo", "priority", None)
+    world.add_tenant(defaults=NO_PRIORITY.model_copy(update={"worktype": 12345}))
+    world.submit("sub-twobad-0001")
+    assert world.create(world.work("sub-twobad-0001")) is Outcome.CREATED
+    [ticket] = world.ticket_for("sub-twobad-0001")
+    assert ticket["priority"] == PRIORITY["Urgent"] and ticket.get("billingCodeID") is None
+    note = _note(world, "sub-twobad-0001")
+    assert '"priority is required."' in note
+    assert "work type 12345: checked after Autotask refused the ticket: 12345 is not an active work type" in note
+    assert world.sim.request_count("POST /V1.0/Tickets") == 2

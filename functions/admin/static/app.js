@@ -144,7 +144,14 @@
     $("api_key").placeholder = at.api_key_set ? "Saved (" + (at.api_key_mask || "****") + "). Leave blank to keep it." : "username@domain:password";
     renderDefaults();
     renderNotifications();
+    $("rules_on_error").value = settings.rules_on_error || "create";
   }
+
+  $("rules-on-error-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { rules_on_error: $("rules_on_error").value };
+    await busy($("save-rules-on-error"), () => saveSettings(body, "rules-on-error-status", ev.target));
+  });
 
   $("connection-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -319,6 +326,23 @@
     if (!r.ok && r.errors[0] && r.errors[0].line) goToLine(r.errors[0].line, r.errors[0].column);
   }));
 
+  // One row per ai_categorize question: the text, every category's score, best_match, matches, and why all
+  // scores are 0 when the model could not answer (the press would carry a [Submission Errors] line).
+  function showClassifications(items) {
+    const rows = $("rules-ai-rows");
+    rows.textContent = "";
+    $("rules-ai").hidden = !items.length;
+    for (const c of items) {
+      const scores = Object.entries(c.scores || {}).map(([k, v]) => k + ": " + v).join(", ");
+      const source = c.error ? "Not classified: " + c.error : (c.cached ? "cached" : c.model || "");
+      rows.append(el("tr", { class: c.error ? "changed" : null },
+        el("td", { text: c.text }),
+        el("td", { text: scores + (source ? " (" + source + ")" : "") }),
+        el("td", { text: c.best_match === null || c.best_match === undefined ? "None" : c.best_match }),
+        el("td", { text: JSON.stringify(c.matches || []) })));
+    }
+  }
+
   $("test-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     let variables;
     try { variables = JSON.parse($("rules-sample").value || "{}"); } catch (e) {
@@ -337,6 +361,7 @@
     for (const name of Object.keys(r.helpers || {}).sort()) {
       body.append(el("tr", {}, el("td", { text: name + " (helper)" }), el("td", { text: JSON.stringify(r.helpers[name]) })));
     }
+    showClassifications(r.classifications || []);
     $("rules-output").hidden = !r.output;
     $("rules-output").textContent = r.output || "";
     $("rules-test-result").hidden = !r.ok;
@@ -364,7 +389,7 @@
   async function loadRules() {
     if (!$("rules-sample").value) $("rules-sample").value = JSON.stringify(SAMPLE, null, 2);
     const active = await api("GET", "/rules");
-    source.value = active.source || "";
+    if (!dirty.has("rules")) source.value = active.source || "";  // never overwrite what the admin typed meanwhile
     renderGutter();
     await loadHistory();
   }
@@ -693,7 +718,7 @@
 
   /* ------------------------------------------------------------------ unsaved changes */
   const dirty = new Set();
-  for (const id of ["connection-form", "defaults-form", "notifications-form"]) {
+  for (const id of ["connection-form", "defaults-form", "notifications-form", "rules-on-error-form"]) {
     $(id).addEventListener("input", () => dirty.add(id));
     $(id).addEventListener("change", () => dirty.add(id));
   }

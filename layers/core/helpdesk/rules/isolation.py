@@ -184,6 +184,7 @@ class ProcessSandbox:
                 self._child(req_r, resp_w)
             finally:
                 os._exit(_EXIT_CRASH)
+        gc.unfreeze()  # here, the collector must still see everything (frozen objects are never collected)
         os.close(req_r)
         os.close(resp_w)
         self.forks += 1
@@ -240,6 +241,7 @@ class ProcessSandbox:
         size = _address_space_bytes()
         limit = size + self.limits.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash writes no core file (slow, and holds data)
         request: Any = None
         while True:
             try:
