@@ -6,8 +6,9 @@
   taken with a conditional UpdateItem (free or expired) and given back with a conditional REMOVE. A crashed
   holder's lease simply expires. Waiting is short and bounded: when no slot frees up in `wait_timeout`, it
   raises `ThreadLimitExceeded` so the work item backs off through the queue instead of holding an instance.
-- Requests to a child collection (`Tickets/{id}/Notes`) hold a slot of the parent entity too (`LimiterKey.parent`):
-  both slots are taken in one `TransactWriteItems` and given back in another.
+- A request to a child collection (`Tickets/{id}/Notes`) can hold a slot of the parent entity too
+  (`LimiterKey.parent`, the client's `hold_parent_slots`): both slots are taken in one `TransactWriteItems` and
+  given back in another.
 - The same limiter enforces an hourly request budget per database: a counter per clock hour, incremented
   conditionally; over budget -> `Throttled` with `retry_after` = the rest of the hour. It is taken in chunks of
   `budget_chunk` requests (a warm ticket's cost, so once per ticket) and the rest of a chunk is used by this

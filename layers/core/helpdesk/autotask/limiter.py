@@ -2,7 +2,7 @@
 
 Autotask: "Thread limits apply to the combination of each unique API tracking identifier plus object endpoint
 call ... a thread limit of three per object endpoint and tracking identifier" (research section 6, ThreadLimiting.htm).
-Counted conservatively: a request to a child collection (`Tickets/{id}/Notes`, `Tickets/{id}/Attachments`) holds
+Optionally counted conservatively (the client's `hold_parent_slots`): a request to a child collection (`Tickets/{id}/Notes`, `Tickets/{id}/Attachments`) holds
 a slot of its parent entity as well as its own (`LimiterKey.parent`), so neither reading of "object endpoint"
 (the child entity, or the URL's first segment) can be exceeded. `LocalConcurrencyLimiter` enforces it within
 one process; the interface lets a cross-instance limiter (e.g. a
