@@ -66,17 +66,36 @@ def engine_runner(source: str, variables: dict[str, Any]) -> tuple[Callable[[], 
     return run, lambda: compile_rules(source)
 
 
-def service_runner(source: str, variables: dict[str, Any]) -> tuple[Callable[[], dict[str, Any]], Callable[[], Any]]:
-    service = RulesService()
-    event = {"action": "evaluate", "tenant_id": "bench", "version": "1", "source": source, "variables": variables}
-    service.handle(event)
+def _service_runner(hard: bool, switch_tenants: bool) -> Callable[..., tuple[Callable[[], Any], Callable[[], Any]]]:
+    """The `rules` function's use case, event in -> JSON-ready dict out.
 
-    def run() -> dict[str, Any]:
-        return service.handle(event).model_dump(mode="json")["variables"]  # type: ignore[no-any-return]
+    ``hard``: evaluations run in the child process with hard limits (helpdesk.rules.isolation); otherwise in this
+    process (the engine's own checks only). ``switch_tenants``: every evaluation comes from another tenant than
+    the one before, so each gets a freshly forked evaluation process (the worst case); otherwise one tenant's
+    evaluations reuse one.
+    """
 
-    cache = RulesEngine()
-    cache.compile("bench", "1", source)
-    return run, lambda: cache.compile("bench", "1", source)
+    def factory(source: str, variables: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        service = RulesService() if hard else RulesService(hard_limits=None)
+        tenants = ["bench-a", "bench-b"] if switch_tenants else ["bench"]
+        events = [
+            {"action": "evaluate", "tenant_id": t, "version": "1", "source": source, "variables": variables}
+            for t in tenants
+        ]
+        for event in events:
+            service.handle(event)
+        turn = [0]
+
+        def run() -> dict[str, Any]:
+            turn[0] += 1
+            event = events[turn[0] % len(events)]
+            return service.handle(event).model_dump(mode="json")["variables"]  # type: ignore[no-any-return]
+
+        cache = RulesEngine()
+        cache.compile("bench", "1", source)
+        return run, lambda: cache.compile("bench", "1", source)
+
+    return factory
 
 
 def exec_runner(source: str, variables: dict[str, Any]) -> tuple[Callable[[], dict[str, Any]], Callable[[], Any]]:
@@ -157,7 +176,9 @@ def restricted_runner(source: str, variables: dict[str, Any]) -> tuple[Callable[
 ENGINES: dict[str, Callable[[str, dict[str, Any]], tuple[Callable[[], Any], Callable[[], Any]]]] = {
     "exec (no sandbox, floor)": exec_runner,
     "rules engine": engine_runner,
-    "rules service (event->JSON)": service_runner,
+    "service in-process (event->JSON)": _service_runner(hard=False, switch_tenants=False),
+    "service+child, same tenant": _service_runner(hard=True, switch_tenants=False),
+    "service+child, new tenant each": _service_runner(hard=True, switch_tenants=True),
     "RestrictedPython": restricted_runner,
     "asteval": asteval_runner,
 }
@@ -215,14 +236,14 @@ def main() -> int:
             results[(wname, ename)] = (evals[ename], comps[ename])
 
     print("Per-evaluation time (us, best of 25 interleaved runs; compile excluded) and compile time (us)")
-    header = f"{'workload':26} {'engine':30} {'eval us':>9} {'vs exec':>8} {'compile us':>11}"
+    header = f"{'workload':26} {'engine':32} {'eval us':>9} {'vs exec':>8} {'compile us':>11}"
     print(header)
     print("-" * len(header))
     for wname in WORKLOADS:
         floor = results[(wname, "exec (no sandbox, floor)")][0]
         for ename in ENGINES:
             ev, comp = results[(wname, ename)]
-            print(f"{wname:26} {ename:30} {_fmt_us(ev)} {ev / floor:7.2f}x {_fmt_us(comp):>11}")
+            print(f"{wname:26} {ename:32} {_fmt_us(ev)} {ev / floor:7.2f}x {_fmt_us(comp):>11}")
         print()
     print("Goals (per evaluation):")
     ok = True
@@ -239,7 +260,19 @@ def main() -> int:
             f" asteval/engine = {faster:5.1f}x (goal >= 10x: {'met' if faster >= 10 else 'MISSED'});"
             f" RestrictedPython/engine = {rp / engine:4.2f}x"
         )
-    compiled_hit = results[("150-line routing script", "rules service (event->JSON)")][1]
+    print("Hard limits (each evaluation in a forked child: helpdesk.rules.isolation), cost per evaluation:")
+    for wname in WORKLOADS:
+        inproc = results[(wname, "service in-process (event->JSON)")][0]
+        same = results[(wname, "service+child, same tenant")][0]
+        fresh = results[(wname, "service+child, new tenant each")][0]
+        asteval_t = results[(wname, "asteval")][0]
+        rp = results[(wname, "RestrictedPython")][0]
+        print(
+            f"  {wname:26} same tenant +{(same - inproc) * 1e6:7.1f} us, new tenant +{(fresh - inproc) * 1e6:8.1f} us;"
+            f" asteval/(service+child) = {asteval_t / same:5.2f}x same tenant, {asteval_t / fresh:5.2f}x new tenant;"
+            f" RestrictedPython/(service+child) = {rp / same:4.2f}x, {rp / fresh:4.2f}x"
+        )
+    compiled_hit = results[("150-line routing script", "service in-process (event->JSON)")][1]
     print(
         f"  compile (routing script, uncached) = {results[('150-line routing script', 'rules engine')][1] * 1e3:.2f} ms;"
     )

@@ -2,8 +2,10 @@
 
 Each function gets a pool of worker processes (devstack/runtime.py), each its own interpreter, environment,
 module namespace and process group. A worker is started on demand (cold start), reused while warm, serves one
-invocation at a time, and is killed when the invocation exceeds the function's Timeout (like Lambda, the next
-invocation cold-starts a fresh one). ``LambdaService.wsgi_app`` serves
+invocation at a time, and is killed when the invocation exceeds the function's Timeout or when the worker and
+the processes it started use more memory than its MemorySize (PSS, shared pages counted once, measured every
+100 ms while busy; answered like Lambda: ``Runtime.ExitError`` "Runtime exited with error: signal: killed").
+Like Lambda, the next invocation cold-starts a fresh one. ``LambdaService.wsgi_app`` serves
 ``POST /2015-03-31/functions/{name}/invocations`` so boto3's lambda client works against it unchanged, plus
 ``GET /devstack/stats`` (durations, cold starts, peak RSS per function) and
 ``DELETE /devstack/workers/{name}`` (kill a function's workers, for fault injection).
@@ -79,6 +81,49 @@ class _WorkerGone(Exception):
     pass
 
 
+class _OutOfMemory(Exception):
+    """The worker's memory passed its function's MemorySize: it was killed (like Lambda's sandbox)."""
+
+
+MEMORY_CHECK_S = 0.1
+"""How often a busy worker's memory is measured (Lambda's cgroup enforces continuously; 100 ms is close enough
+for the allocations a function makes)."""
+
+
+def tree_memory_bytes(pid: int) -> int:
+    """Resident memory of a worker and every process it started (an upper bound: shared pages count in each)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    rss = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            rss += proc.memory_info().rss
+    return rss
+
+
+def tree_pss_bytes(pid: int) -> int:
+    """The same with shared pages counted once (PSS), as the memory cgroup of a Lambda sandbox counts them."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            with open(f"/proc/{proc.pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 class Worker:
     """One execution environment: a child interpreter in its own process group."""
 
@@ -108,6 +153,8 @@ class Worker:
         self.max_rss_mb = 0.0
         self.init_ms: float | None = None
         self.memory_warned = False
+        self.memory_limit = spec.memory_mb * 1024 * 1024
+        self.peak_memory_mb = 0.0
         self.last_used = time.monotonic()
         self._log = log
         assert self.proc.stdout is not None
@@ -121,6 +168,8 @@ class Worker:
             return {"errorMessage": f"Init timed out after {timeout_s:.2f} seconds", "errorType": "Runtime.InitTimeout"}
         except _WorkerGone:
             return {"errorMessage": self._exit_message(), "errorType": "Runtime.ExitError"}
+        except _OutOfMemory:
+            return {"errorMessage": "Runtime exited with error: signal: killed", "errorType": "Runtime.ExitError"}
         if not frame.get("ok"):
             return dict(frame["error"])
         self.init_ms = float(frame["init_ms"])
@@ -177,6 +226,16 @@ class Worker:
         header = self._read(_HEADER.size, deadline)
         return dict(json.loads(self._read(_HEADER.unpack(header)[0], deadline)))
 
+    def check_memory(self) -> None:
+        """Kill the worker (its whole process group) when it and its children use more than MemorySize."""
+        used = tree_memory_bytes(self.pid)
+        if used > self.memory_limit:
+            used = tree_pss_bytes(self.pid)
+        self.peak_memory_mb = max(self.peak_memory_mb, used / (1024 * 1024))
+        if used > self.memory_limit:
+            self.kill()
+            raise _OutOfMemory
+
     def _read(self, n: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
         while n:
@@ -184,10 +243,11 @@ class Worker:
             if remaining <= 0:
                 raise TimeoutError
             try:
-                ready, _, _ = select.select([self._resp_r], [], [], min(remaining, 1.0))
+                ready, _, _ = select.select([self._resp_r], [], [], min(remaining, MEMORY_CHECK_S))
             except (OSError, ValueError):
                 raise _WorkerGone("pipe closed") from None
             if not ready:
+                self.check_memory()
                 continue
             try:
                 chunk = os.read(self._resp_r, min(n, 1 << 20))
@@ -399,6 +459,17 @@ class FunctionPool:
             self._record(elapsed, error=True, timeout=True, worker=worker, error_type="Sandbox.Timedout")
             body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
             return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
+        except _OutOfMemory:
+            self._release(worker, healthy=False)
+            elapsed = (time.perf_counter() - started) * 1000
+            self._record(elapsed, error=True, timeout=False, worker=worker, error_type="Runtime.OutOfMemory")
+            self.log.write(
+                f"REPORT RequestId: {request_id}\tDuration: {elapsed:.2f} ms\tMemory Size: {self.spec.memory_mb} MB"
+                f"\tMax Memory Used: {int(worker.peak_memory_mb)} MB\tStatus: error\tError Type: Runtime.OutOfMemory"
+            )
+            message = "Runtime exited with error: signal: killed"
+            body = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+            return InvokeResult(json.dumps(body).encode(), "Unhandled", log_tail=self.log.tail())
         except _WorkerGone:
             message = worker._exit_message()
             self._release(worker, healthy=False)
@@ -440,10 +511,10 @@ class FunctionPool:
             if error:
                 self.stats.error_types[error_type or "Unknown"] += 1
             self.stats.timeouts += int(timeout)
-            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb)
+            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.max_rss_mb, worker.peak_memory_mb)
             warn = worker.max_rss_mb > self.spec.memory_mb and not worker.memory_warned
             worker.memory_warned = worker.memory_warned or warn
-        if warn:  # not enforced (local RSS is not Lambda's accounting), but worth knowing
+        if warn:  # enforced on the process tree's PSS while busy (check_memory); this is the worker's own peak
             self.log.write(
                 f"DEVSTACK WARNING: worker {worker.pid} peak RSS {worker.max_rss_mb:.0f} MB exceeds MemorySize "
                 f"{self.spec.memory_mb} MB; Lambda would kill this execution environment"

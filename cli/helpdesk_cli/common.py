@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from helpdesk_cli.terminal import unfiltered
+
 # resource -> (flag, env var, CloudFormation output)
 RESOURCES: dict[str, tuple[str, str, str]] = {
     "tenants_table": ("--tenants-table", "HELPDESK_TENANTS_TABLE", "TenantsTableName"),
@@ -214,8 +216,8 @@ class Progress:
         filled = int(self.width * self.done / self.total) if self.total else self.width
         bar = "#" * filled + "." * (self.width - filled)
         line = f"[{bar}] {self.done:>{len(str(self.total))}}/{self.total} {self.label}"
-        if self._tty:
-            print("\r" + line, end="\n" if final else "", file=self.out, flush=True)
+        if self._tty:  # its own carriage return: past the filter of text written by others
+            print("\r" + line, end="\n" if final else "", file=unfiltered(self.out), flush=True)
         else:
             print(line, file=self.out, flush=True)
 

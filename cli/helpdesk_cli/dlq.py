@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
     show.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     show.set_defaults(func=run_command(show_dlq))
 
-    redrive = sub.add_parser("redrive", parents=[common], help="move dead letters back to the work queue")
+    redrive = sub.add_parser(
+        "redrive", parents=[common], help="move dead letters back to the work queue (asks first unless --yes)"
+    )
     redrive.add_argument("--limit", type=int, default=None, help="move at most this many (default: all)")
     redrive.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     redrive.set_defaults(func=run_command(redrive_dlq))

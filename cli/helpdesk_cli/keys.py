@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import CliError, ask, emit_json, resolve, resource_options, run_command, table
 
 KINDS = {"button": "BUTTON_KEY", "admin": "ADMIN_TOKEN"}
 
@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     list_.add_argument("--kind", choices=sorted(KINDS), default="button")
     list_.set_defaults(func=run_command(list_keys))
 
-    revoke = sub.add_parser("revoke", parents=[common], help="revoke a key at once")
+    revoke = sub.add_parser("revoke", parents=[common], help="revoke a key at once (asks first unless --yes)")
+    revoke.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     revoke.add_argument("tenant_id")
     revoke.add_argument("key_id", help="the id shown by `keys list` (e.g. button_0123abcd...)")
     revoke.add_argument("--kind", choices=sorted(KINDS), default=None, help="default: from the id's prefix")
@@ -107,7 +108,10 @@ def revoke_key(args: argparse.Namespace) -> int:
     kind_name = args.kind or next((k for k in KINDS if args.key_id.startswith(f"{k}_")), None)
     if kind_name is None:
         raise CliError("cannot tell the key's kind from its id: pass --kind button|admin", code=2)
-    if not _repo(args).revoke_credential(args.tenant_id, _kind(kind_name), args.key_id):
+    repo = _repo(args)
+    if not ask(f"revoke {kind_name} key {args.key_id} of tenant {args.tenant_id}? it is refused at once", args.yes):
+        raise CliError("nothing changed")
+    if not repo.revoke_credential(args.tenant_id, _kind(kind_name), args.key_id):
         raise CliError(f"tenant {args.tenant_id!r} has no {kind_name} key {args.key_id!r}")
     if args.json:
         emit_json({"id": args.key_id, "revoked": True})

@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from helpdesk_cli.terminal import printable_streams
+
 COMMANDS: tuple[str, ...] = (
     "helpdesk_cli.press",
     "helpdesk_cli.tenants",
@@ -31,13 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return func(args)
+    # Everything printed is filtered: tenant names, submissions, Autotask and API text are written by others
+    # and must not drive the operator's terminal (helpdesk_cli.terminal).
+    with printable_streams():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return func(args)
 
 
 if __name__ == "__main__":

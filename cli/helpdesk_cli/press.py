@@ -128,7 +128,14 @@ def _follow(
         interval = min(interval * 1.5, 3.0)
 
 
-def _watch(client: AgentClient, receipt: str, opts: PressOptions, out: TextIO, progress: Progress) -> ExitCode:
+def _already_shown(event: dict[str, Any], submission_id: str) -> bool:
+    """The outcome of this press (its "created" line) was printed before watching began."""
+    return event.get("submission_id") == submission_id and event.get("event") in FINAL_STATUSES
+
+
+def _watch(
+    client: AgentClient, submission_id: str, receipt: str, opts: PressOptions, out: TextIO, progress: Progress
+) -> ExitCode:
     """Show notifications (rendered text) until Ctrl-C, polling every opts.poll_interval seconds."""
     timing = client.timing
     interval = min(max(opts.poll_interval, 1.0), 60.0)
@@ -156,7 +163,7 @@ def _watch(client: AgentClient, receipt: str, opts: PressOptions, out: TextIO, p
                 outage = False
             for event in events:
                 key = str(event.get("id") or json.dumps(event, sort_keys=True))
-                if key in seen:
+                if key in seen or _already_shown(event, submission_id):
                     continue
                 seen.add(key)
                 out.write(render_notification(event) + "\n")
@@ -221,7 +228,7 @@ def press(
                 err.write(render_outcome(doc) + "\n")
             return code
         if opts.watch:
-            return _watch(client, ack.receipt, opts, out, progress)
+            return _watch(client, ack.id, ack.receipt, opts, out, progress)
         return code
     except AgentError as exc:
         progress.done()

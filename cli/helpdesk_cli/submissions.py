@@ -16,7 +16,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("submissions", help="look at submissions")
     sub = parser.add_subparsers(dest="submissions_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", parents=[common], help="a submission, its ticket and timeline")
-    show.add_argument("submission_id")
+    show.add_argument(
+        "ids",
+        nargs="+",
+        metavar="[TENANT] SUBMISSION_ID",
+        help="the submission id, optionally after its tenant id (`show demo press-...`)",
+    )
     show.add_argument("--tenant", help="the tenant id (default: search every tenant)")
     show.set_defaults(func=run_command(show_submission))
 
@@ -93,6 +98,11 @@ def show_submission(args: argparse.Namespace) -> int:
     from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
     from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 
+    if len(args.ids) > 2 or (len(args.ids) == 2 and args.tenant and args.tenant != args.ids[0]):
+        raise CliError("usage: helpdesk submissions show [TENANT] SUBMISSION_ID (or --tenant TENANT)", code=2)
+    if len(args.ids) == 2:
+        args.tenant = args.ids[0]
+    args.submission_id = args.ids[-1]
     res = resolve(args)
     repo = DynamoSubmissionRepository(res.need("submissions_table"))
     if args.tenant:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import CliError, ask, emit_json, resolve, resource_options, run_command, table
 
 
 def register(subparsers: Any) -> None:
@@ -27,8 +27,9 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=run_command(show_tenant))
 
     for action, help_ in (("disable", "refuse the tenant's buttons and admins"), ("enable", "re-enable a tenant")):
-        p = sub.add_parser(action, parents=[common], help=help_)
+        p = sub.add_parser(action, parents=[common], help=f"{help_} (asks first unless --yes)")
         p.add_argument("tenant_id")
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         p.set_defaults(func=run_command(set_status), status=action)
 
 
@@ -149,6 +150,9 @@ def set_status(args: argparse.Namespace) -> int:
     if tenant is None:
         raise CliError(f"no tenant {args.tenant_id!r}")
     status = TenantStatus.DISABLED if args.status == "disable" else TenantStatus.ACTIVE
+    effect = "its buttons and admins are refused" if args.status == "disable" else "its buttons and admins work again"
+    if not ask(f"{args.status} tenant {tenant.tenant_id} ({tenant.name})? {effect}", args.yes):
+        raise CliError("nothing changed")
     # Always through set_status, also when the status is already set: it (re)marks every credential, so a
     # disabled tenant's button keys are refused (403) on every intake route.
     service.tenants.set_status(tenant.tenant_id, status)

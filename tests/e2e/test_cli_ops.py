@@ -70,12 +70,16 @@ def test_tenants_create_list_show_disable_enable(devstack: Any, stack_file: Path
     assert cli_json(stack_file, "tenants", "show", tenant)["name"] == "CLI Test MSP"
     human = cli(stack_file, "tenants", "show", tenant).stdout
     assert "CLI Test MSP" in human and "not set" in human
-    assert cli_json(stack_file, "tenants", "disable", tenant)["status"] == "disabled"
+    # changing commands ask first; without a terminal to ask on, they refuse unless --yes, and change nothing
+    unasked = cli(stack_file, "tenants", "disable", tenant, check=False)
+    assert unasked.returncode == 2 and "--yes" in unasked.stderr
+    assert cli_json(stack_file, "tenants", "show", tenant)["status"] == "active"
+    assert cli_json(stack_file, "tenants", "disable", tenant, "--yes")["status"] == "disabled"
     refused = requests.get(
         f"{devstack.api_url}/v1/admin/me", headers={"Authorization": f"Bearer {created['admin_token']}"}, timeout=60
     )
     assert refused.status_code == 403
-    assert cli_json(stack_file, "tenants", "enable", tenant)["status"] == "active"
+    assert cli_json(stack_file, "tenants", "enable", tenant, "-y")["status"] == "active"
 
 
 def test_tenants_create_twice_and_bad_ids_fail_clearly(stack_file: Path) -> None:
@@ -98,14 +102,17 @@ def test_keys_create_list_revoke(devstack: Any, stack_file: Path) -> None:
     listed = cli_json(stack_file, "keys", "list", tenant)
     assert [(k["id"], k["label"]) for k in listed] == [(key["id"], "front desk")]
     assert key["token"] not in json.dumps(listed)
-    assert cli_json(stack_file, "keys", "revoke", tenant, key["id"])["revoked"] is True
+    unasked = cli(stack_file, "keys", "revoke", tenant, key["id"], check=False)
+    assert unasked.returncode == 2 and "--yes" in unasked.stderr
+    assert cli_json(stack_file, "keys", "list", tenant)[0]["revoked_at"] is None
+    assert cli_json(stack_file, "keys", "revoke", tenant, key["id"], "--yes")["revoked"] is True
     assert cli_json(stack_file, "keys", "list", tenant)[0]["revoked_at"] is not None
     # a revoked key is refused by the intake API
     refused = requests.get(
         f"{devstack.api_url}/v1/notifications", headers={"Authorization": f"Bearer {key['token']}"}, timeout=60
     )
     assert refused.status_code == 401
-    other = cli(stack_file, "keys", "revoke", tenant, "button_doesnotexist", check=False)
+    other = cli(stack_file, "keys", "revoke", tenant, "button_doesnotexist", "--yes", check=False)
     assert other.returncode == 1 and "has no button key" in other.stderr
     admin = cli_json(stack_file, "keys", "create", tenant, "--kind", "admin")
     assert admin["token"].startswith("hba_")
@@ -211,6 +218,8 @@ def test_submissions_show_finds_a_submission_and_its_timeline(
     assert "receipt_hashes" not in shown
     human = cli(stack_file, "submissions", "show", submission_id, "--tenant", "demo").stdout
     assert "The printer is jammed" in human or "PC-042" in human
+    # as docs/operations.md writes it: the tenant, then the submission
+    assert cli(stack_file, "submissions", "show", "demo", submission_id).stdout == human
     missing = cli(stack_file, "submissions", "show", "nope-nope-nope", check=False)
     assert missing.returncode == 1 and "no submission" in missing.stderr
 
@@ -271,3 +280,29 @@ def test_the_cli_without_any_stack_says_how_to_point_it(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "--stack-name" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_text_written_by_others_cannot_drive_the_operators_terminal(
+    devstack: Any, stack_file: Path, seeded: dict[str, str]
+) -> None:
+    # Given a press whose text carries terminal escape sequences (clear screen, set the window title, colours)
+    hostile = "\x1b]0;owned\x07\x1b[2J\x1b[31mThe printer\u202e is jammed\x1b[0m"
+    submission_id = "cli-esc-" + uuid.uuid4().hex[:10]
+    answer = requests.post(
+        f"{devstack.api_url}/v1/tickets",
+        headers={"Authorization": f"Bearer {seeded['button_key']}"},
+        json={
+            "submission_id": submission_id,
+            "contact": {"name": "Eve", "email": "alice@contoso.com"},
+            "machine": {"hostname": "PC-042"},
+            "msg": hostile,
+            "subject": hostile,
+        },
+        timeout=60,
+    )
+    assert answer.status_code == 202, answer.text
+    # When the operator looks at it, Then the text is there without a single control character
+    human = cli(stack_file, "submissions", "show", "demo", submission_id).stdout
+    assert "The printer is jammed" in human
+    assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in human), repr(human)
+    assert "\u202e" not in human

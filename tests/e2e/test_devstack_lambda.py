@@ -29,6 +29,29 @@ def test_rules_function_is_invocable_by_the_name_the_dispatcher_gets(devstack: A
         assert isinstance(json.loads(answer["Payload"].read()), dict)
 
 
+@pytest.mark.parametrize(
+    ("source", "stop"),
+    [
+        ("s = 'x' * 1000000\nx = [s] * 100000\nx.sort()\n", "time limit"),  # one long C call
+        ("s = 'ab' * 500000\nrows = list(zip(*[s] * 100))\n", "memory limit"),  # past the memory limit
+        ("t = ()\nfor i in range(12000):\n    t = " + "(" * 20 + "t" + ",)" * 20 + "\nx = {t}\n", "crashed"),
+    ],
+)
+def test_rules_limits_hold_inside_the_functions_timeout_and_memory_size(devstack: Any, source: str, stop: str) -> None:
+    # The devstack enforces RulesFunction's Timeout (3 s) and MemorySize (256 MB) as Lambda does: the
+    # attack must end as a clean answer from the function, never as a function error.
+    name = devstack.resources["RulesFunction"]["Ref"]
+    event = {"action": "evaluate", "tenant_id": "t-e2e", "version": stop, "source": source, "variables": {}}
+    answer = _lambda(devstack).invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    result = json.loads(answer["Payload"].read())
+    assert result["status"] == "ok"
+    assert result["exception"].startswith(("Rules stopped: ", "Rules error")) and stop in result["exception"]
+    again = {**event, "version": "ok", "source": "priority = 'High'\n"}
+    ok = json.loads(_lambda(devstack).invoke(FunctionName=name, Payload=json.dumps(again).encode())["Payload"].read())
+    assert ok["exception"] is None and ok["variables"]["priority"] == "High"
+
+
 def test_handler_exception_surfaces_as_unhandled_function_error(devstack: Any) -> None:
     # The dispatcher's handler rejects an event that is not an SQS batch: a real exception in a real worker.
     name = devstack.resources["DispatcherFunction"]["Ref"]

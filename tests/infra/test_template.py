@@ -266,3 +266,20 @@ def test_admin_may_requeue_presses_but_never_delete_them_or_touch_the_dead_lette
     assert {a for s in sqs for a in as_list(s["Action"])} == {"sqs:SendMessage"}
     assert all(json.dumps(s["Resource"]) == json.dumps({"Fn::GetAtt": ["WorkQueue", "Arn"]}) for s in sqs)
     assert FUNCTIONS["AdminFunction"]["Environment"]["Variables"]["WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}
+
+
+def test_rules_function_limits_are_as_tight_as_the_hard_rules_limits_allow() -> None:
+    from helpdesk import aws
+    from helpdesk.rules.isolation import HardLimits
+
+    rules, hard = FUNCTIONS["RulesFunction"], HardLimits()
+    timeout, memory = fn_prop(rules, "Timeout"), fn_prop(rules, "MemorySize")
+    # an evaluation is killed after wall_seconds; the rest of the timeout is for compiling a new rules version
+    assert hard.wall_seconds < timeout <= hard.wall_seconds + 2, timeout
+    # the warm function (~85 MB resident, measured in the devstack) plus one evaluation process at its limit
+    warm_function_mb = 100
+    assert warm_function_mb + hard.memory_mb <= memory <= warm_function_mb + hard.memory_mb + 64, memory
+    # callers wait for the answer (or the timeout error) no longer than the timeout plus a cold start's init
+    config = aws._CONFIGS["lambda"]
+    assert timeout < config.read_timeout <= timeout + 2
+    assert config.retries == {"max_attempts": 0}, "a failed invoke goes back to the queue, not round again"

@@ -211,6 +211,26 @@ def test_timeout_kills_the_worker_and_the_next_invocation_cold_starts(stack: Dev
     assert stack.stats()["functions"]["SleepyFunction"]["timeouts"] >= 1
 
 
+def test_memory_over_memory_size_kills_the_worker_like_lambda(stack: Devstack) -> None:
+    client, name = _lambda(stack), stack.function_names["HungryFunction"]  # MemorySize 128
+    within = client.invoke(FunctionName=name, Payload=b'{"mb": 16, "hold": 0.3}')
+    assert "FunctionError" not in within
+    pid = json.loads(within["Payload"].read())["pid"]
+    for payload in (b'{"mb": 200, "hold": 3}', b'{"mb": 200, "hold": 3, "child": true}'):  # itself, or a child
+        started = time.monotonic()
+        answer = client.invoke(FunctionName=name, Payload=payload)
+        assert time.monotonic() - started < 3, payload  # killed when it passed the limit, not when it returned
+        assert answer["FunctionError"] == "Unhandled", payload
+        error = json.loads(answer["Payload"].read())
+        assert error["errorType"] == "Runtime.ExitError"
+        assert error["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+        assert not _alive(pid)  # that execution environment is gone ...
+        again = client.invoke(FunctionName=name, Payload=b'{"mb": 1}')
+        assert "FunctionError" not in again  # ... and the next invocation gets a fresh one
+        pid = json.loads(again["Payload"].read())["pid"]
+    assert "Runtime.OutOfMemory" in (stack.log_dir / "HungryFunction.log").read_text()
+
+
 def test_worker_crash_is_runtime_exit_error(stack: Devstack) -> None:
     answer = _lambda(stack).invoke(FunctionName=stack.function_names["ExitFunction"], Payload=b"{}")
     assert answer["FunctionError"] == "Unhandled"

@@ -6,15 +6,12 @@ people: control characters and escape sequences are stripped so it cannot drive 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TextIO
 
 from helpdesk_cli.agent.client import RetryNotice
-
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from helpdesk_cli.terminal import strip_controls, unfiltered
 
 STATUS_TEXT = {
     "queued": "Request received, waiting in line",
@@ -29,7 +26,7 @@ _SPINNER = "|/-\\"
 
 def clean(text: object, *, limit: int = 2000) -> str:
     """Server text made safe to print: no escape sequences, no control characters but newline and tab."""
-    value = _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+    value = strip_controls(str(text))
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -92,7 +89,7 @@ class Progress:
 
     def _clear_spinner(self) -> None:
         if self._spinner_shown:
-            self.stream.write("\r\x1b[K")
+            unfiltered(self.stream).write("\r\x1b[K")  # its own control sequence, past the filter
             self._spinner_shown = False
 
     def line(self, text: str) -> None:
@@ -123,7 +120,8 @@ class Progress:
         if self.tty and not self.quiet and status not in FINAL_STATUSES and elapsed is not None:
             frame = _SPINNER[self._spin % len(_SPINNER)]
             self._spin += 1
-            self.stream.write(f"\r\x1b[K{frame} {STATUS_TEXT.get(status, clean(status))} ({elapsed:.0f}s)")
+            spinner = f"{frame} {STATUS_TEXT.get(status, clean(status))} ({elapsed:.0f}s)"
+            unfiltered(self.stream).write("\r\x1b[K" + spinner)
             self.stream.flush()
             self._spinner_shown = True
 

@@ -21,7 +21,11 @@ _CONFIG = Config(
     read_timeout=5,
     retries={"max_attempts": 3, "mode": "standard"},
 )
-_LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 0})
+RULES_INVOKE_READ_TIMEOUT_S = 5
+"""The only function invoked is `rules` (Timeout 3 s in template.yaml): its answer or its timeout error comes
+within 3 s plus a cold start's init, so waiting longer only holds the dispatcher. No retries: a failed invoke
+goes back to the caller (the dispatcher's work item backs off through the queue)."""
+_LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=RULES_INVOKE_READ_TIMEOUT_S, retries={"max_attempts": 0})
 # SigV4 for everything S3 signs, presigned uploads included (buckets may refuse the legacy signature).
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 # ai_categorize: a failed classification only zeroes the scores, so one quick retry (throttles, 5xx) and short

@@ -329,3 +329,24 @@ def test_an_outage_while_watching_is_reported_once_and_the_recovery_too():
     assert err.getvalue().count("Connected again.") == 1
     assert "trying again" not in err.getvalue()
     assert out.getvalue().splitlines()[-1] == "Ticket T1 is now Complete"
+
+
+def test_watch_does_not_repeat_the_outcome_it_already_printed():
+    sid = "press-watch-once-1"
+    api = FakeApi(
+        statuses=[CREATED],
+        notifications=[
+            [
+                {"id": "c1", "submission_id": sid, "event": "created", "text": "Ticket T20261126.0004 was created"},
+                {"id": "c2", "submission_id": "another-press", "event": "created", "text": "Ticket T9 was created"},
+            ],
+            [{"id": "s1", "submission_id": sid, "event": "status_changed", "text": "Ticket is now In Progress"}],
+        ],
+    )
+    code, out, _err, _clock = _press(api, submission_id=sid, watch=True, poll_interval=1, max_watch_seconds=5)
+    assert code == ExitCode.CREATED
+    assert out.splitlines() == [
+        "Ticket T20261126.0004 created.",
+        "Ticket T9 was created",
+        "Ticket is now In Progress",
+    ]

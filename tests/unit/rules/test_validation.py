@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.rules import RulesSyntaxError, compile_rules, validate
+from helpdesk.rules import RulesEngine, RulesSyntaxError, compile_rules, validate
 from tests.unit.rules.conftest import errors, warnings
 
 
@@ -61,10 +61,10 @@ def test_compile_refuses_source_with_errors_and_keeps_all_diagnostics() -> None:
 
 
 def test_warnings_for_likely_mistakes() -> None:
-    src = "Priority = 'High'\nif business_name == 'x':\n    pass\nif message:\n    pass\nif x is 0:\n    pass\nx = 1\n"
+    src = "Priority = 'High'\nif company == 'x':\n    pass\nif ticket_status:\n    pass\nif x is 0:\n    pass\nx = 1\n"
     found = warnings(src)
-    assert "2: `business_name` is not a rule variable and is never assigned (did you mean `businessName`?)" in found
-    assert "4: `message` is not a rule variable and is never assigned (did you mean `msg`?)" in found
+    assert "2: `company` is not a rule variable and is never assigned (did you mean `businessName`?)" in found
+    assert "4: `ticket_status` is not a rule variable and is never assigned (did you mean `ticketStatus`?)" in found
     assert any(w.startswith("6: `is` compares identity") for w in found)
     assert any(
         "`Priority` is not a rule variable, so its value is not submitted (did you mean `priority`?)" in w
@@ -91,3 +91,33 @@ def test_python_syntax_warnings_become_rule_warnings() -> None:
     assert warnings("x = [1, 2]\ny = [x [0] (1)]\nz = 1[0]\n") == [
         "3: 'int' object is not subscriptable; perhaps you missed a comma?"
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "variables", "expected"),
+    [
+        (
+            "if business_name == 'Contoso Ltd.':\n    priority = 'High'\n",
+            {"businessName": "Contoso Ltd."},
+            ("priority", "High"),
+        ),
+        ("subject = message[:5]\n", {"msg": "Printer jammed"}, ("subject", "Print")),
+        ("message = 'Replaced'\n", {"msg": "old"}, ("msg", "Replaced")),
+        ("subissue = 'Printer'\n", {}, ("subIssue", "Printer")),
+    ],
+)
+def test_the_original_products_spellings_are_accepted_with_a_warning(
+    source: str, variables: dict[str, str], expected: tuple[str, str]
+) -> None:
+    engine = RulesEngine()
+    ev = engine.evaluate("t", "1", source, variables)
+    assert ev.exception is None and ev.variables[expected[0]] == expected[1]
+    assert [d.code for d in validate(source)] == ["original-spelling"]
+
+
+def test_an_original_spelling_used_next_to_the_real_name_is_refused_with_the_right_name() -> None:
+    assert errors("message = 'x'\nsubject = msg\n") == [
+        "1: `message` is the original product's name for `msg`, but these rules also use `msg`: write `msg` "
+        "everywhere (or give your own variable another name)"
+    ]
+    assert errors("business_name = 'x'\n") == ["1: `businessName` is read-only and cannot be assigned"]

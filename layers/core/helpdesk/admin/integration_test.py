@@ -1,7 +1,11 @@
 """The Integration Test: one line per check, pass/fail/skip, with a message an MSP admin can act on.
 
 Nothing is created in the MSP's Autotask: permissions come from `entityInformation` (canCreate/canUpdate and
-userAccessFor*), the catch-all contact from a query, defaults from the live picklists.
+userAccessFor*), the catch-all contact from a query, defaults from the live picklists. It covers what tickets
+will use: every default (and, for the fields Autotask requires, that some default exists), every value the
+saved rules assign to a picklist variable (found statically: helpdesk.admin.rules_literals), and read access to
+what a ticket links (configuration items, work types, technicians). Messages keep the original product's
+wording ("Sunday Priority Not Found").
 """
 
 from __future__ import annotations
@@ -53,7 +57,26 @@ PERMISSIONS: tuple[tuple[str, str, str, tuple[str, str], str], ...] = (
         ("can_create", "user_create"),
         "Service Desk/Tickets/Edit",
     ),
+    # What a ticket links: without these reads the configuration item (by hostname) and the technician's name in
+    # notifications are silently missing, and a work type cannot be checked.
+    (
+        "perm_configuration_items",
+        "Read configuration items",
+        "ConfigurationItems",
+        ("can_query", "user_query"),
+        "CRM/Configuration Items: View",
+    ),
+    (
+        "perm_billing_codes",
+        "Read work types",
+        "BillingCodes",
+        ("can_query", "user_query"),
+        "Admin/Work Types (billing codes): View",
+    ),
+    ("perm_resources", "Read resources", "Resources", ("can_query", "user_query"), "Admin/Resources: View"),
 )
+# Autotask refuses a ticket without these; with no default anywhere each ticket falls back to the first value.
+REQUIRED_DEFAULTS = ("priority", "ticketStatus")
 
 
 class Status(StrEnum):
@@ -183,6 +206,9 @@ def run(
             started=rules_started,
         )
 
+    if rules_source:
+        _rules_values(report, rules_source, picklists)
+
     ok = all(c.status is Status.PASS for c in report.checks)
     elapsed = int((time.monotonic() - started) * 1000)
     return IntegrationTestReport(ok=ok, checks=report.checks, duration_ms=elapsed), picklists
@@ -261,6 +287,9 @@ def _autotask_checks(report: _Run, gateway: AutotaskGateway, tenant: Tenant) -> 
     set_fields = [f for f in SETTINGS_FIELDS if defaults.get(f) not in (None, "")]
     if not set_fields:
         report.add("defaults", "Ticket defaults", Status.PASS, "No defaults set: Autotask's own defaults apply.")
+    for field in REQUIRED_DEFAULTS:
+        if field not in set_fields:
+            _required_default(report, picklists, field)
     for field in set_fields:
         ok, message = check_default(picklists, field, defaults[field], defaults.get("issue"))
         report.add(
@@ -272,6 +301,61 @@ def _autotask_checks(report: _Run, gateway: AutotaskGateway, tenant: Tenant) -> 
             started=started,
         )
     return picklists
+
+
+def _required_default(report: _Run, picklists: PicklistSet, field: str) -> None:
+    label = LABELS[field]
+    options = picklists.fields.get(field, [])
+    autotask_default = next((o for o in options if o.is_default), None)
+    if autotask_default is not None:
+        report.add(
+            f"default_{field}",
+            f"Default {label}",
+            Status.PASS,
+            f"No default {label} set here: Autotask's default '{autotask_default.label}' applies.",
+        )
+        return
+    first = f"'{options[0].label}'" if options else "none"
+    report.add(
+        f"default_{field}",
+        f"Default {label}",
+        Status.FAIL,
+        f"{MSG_VALIDATION} Default {label.title()} Not Found: neither these settings nor Autotask name a default "
+        f"{label}, and Autotask refuses tickets without one. Each ticket will get the first active {label} "
+        f"({first}), listed under [Submission Errors].",
+        hint=f"Pick a default {label} in Defaults and save (or mark one as default in Autotask).",
+    )
+
+
+def _rules_values(report: _Run, source: str, picklists: PicklistSet | None) -> None:
+    """One line per value the saved rules assign to a picklist variable: does Autotask know it?"""
+    from helpdesk.admin.rules_literals import assigned_literals
+    from helpdesk.rules.variables import ORIGINAL_SPELLINGS
+
+    literals = assigned_literals(source, ORIGINAL_SPELLINGS)
+    if not literals:
+        return
+    if picklists is None:
+        report.add("rules_values", "Values in the rules", Status.SKIP, "Skipped: the picklists could not be read.")
+        return
+    for n, lit in enumerate(literals, start=1):
+        label = LABELS[lit.variable]
+        name = f"Rules: {lit.variable} = {lit.value!r} (line {lit.line})"
+        if lit.variable == "subIssue":
+            ok = any(o.label.casefold() == str(lit.value).casefold() for o in picklists.fields.get("subIssue", []))
+            message = f"'{lit.value}' is a sub-issue." if ok else f"{MSG_VALIDATION} {lit.value} Sub-Issue Not Found."
+        else:
+            ok, message = check_default(picklists, lit.variable, lit.value, None)
+        report.add(
+            f"rules_value_{n}",
+            name,
+            Status.PASS if ok else Status.FAIL,
+            f"Line {lit.line}: {message}",
+            hint=""
+            if ok
+            else f"Use a {label} that exists in Autotask; until then tickets from this line fall back to the "
+            f"default {label} (listed under [Submission Errors]).",
+        )
 
 
 def check_default(picklists: PicklistSet, field: str, value: Any, issue: str | None) -> tuple[bool, str]:

@@ -362,13 +362,62 @@ def _python_diagnostics(source: str) -> list[Diagnostic]:
     return out
 
 
+def _original_spellings(tree: ast.Module) -> list[Diagnostic]:
+    """Rename the original product's spellings (`business_name`, `message`, `subissue`) to the variables they
+    mean, with a warning; refuse them where that would be ambiguous (the real name is used too, or the spelling
+    is bound by an import)."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    imported = {
+        alias.asname or alias.name.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for alias in n.names
+    }
+    out: list[Diagnostic] = []
+    first: dict[str, ast.Name] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in V.ORIGINAL_SPELLINGS:
+            first.setdefault(node.id, node)
+    for spelling, node in sorted(first.items(), key=lambda kv: _where(kv[1])):
+        real = V.ORIGINAL_SPELLINGS[spelling]
+        line, col = _where(node)
+        if real in used or spelling in imported:
+            out.append(
+                Diagnostic(
+                    "error",
+                    "ambiguous-name",
+                    f"`{spelling}` is the original product's name for `{real}`, but these rules also use "
+                    f"`{real}`{' or import a module as it' if spelling in imported else ''}: write `{real}` "
+                    f"everywhere (or give your own variable another name)",
+                    line,
+                    col,
+                )
+            )
+            continue
+        out.append(
+            Diagnostic(
+                "warning",
+                "original-spelling",
+                f"`{spelling}` is the original product's spelling: it is read and set as `{real}` (write `{real}`)",
+                line,
+                col,
+            )
+        )
+    if not any(d.severity == "error" for d in out):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in V.ORIGINAL_SPELLINGS:
+                node.id = V.ORIGINAL_SPELLINGS[node.id]
+    return out
+
+
 def _analyse(source: str, limits: Limits) -> tuple[ast.Module | None, list[Diagnostic], _Validator | None]:
     tree, diags = _parse(source, limits)
     if tree is None:
         return None, diags, None
+    spellings = _original_spellings(tree)
     v = _Validator(limits)
     v.run(tree)
-    diags = list(v.out)
+    diags = [*spellings, *v.out]
     if not any(d.severity == "error" for d in diags):
         diags.extend(_python_diagnostics(source))
     return tree, sorted(diags, key=lambda d: (d.line == 0, d.line, d.column, d.severity)), v

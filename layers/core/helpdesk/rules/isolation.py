@@ -240,6 +240,7 @@ class ProcessSandbox:
         size = _address_space_bytes()
         limit = size + self.limits.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash writes no core file (slow, and holds data)
         request: Any = None
         while True:
             try:

@@ -26,6 +26,12 @@ def default_value(name: str) -> Any:
     return ""
 
 
+# Spellings from the original product's documentation that differ from ours, accepted as the variable itself:
+# its dispatcher examples use `business_name` (the Autotask variable is `businessName`), `message` was `msg`'s
+# name until 2021, and its Autotask variable table heads the sub-issue `subissue`. Each maps to exactly one
+# variable; rules that also use the real name are refused at save (see helpdesk.rules.compiler).
+ORIGINAL_SPELLINGS: Final = {"business_name": "businessName", "message": "msg", "subissue": "subIssue"}
+
 # Names tenants plausibly write by mistake (other PSAs' names, old names, other spellings) -> the real variable.
 ALIASES: Final = {
     "message": "msg",

@@ -52,6 +52,24 @@ def hard_exit(event, context):
     os._exit(3)
 
 
+def hungry(event, context):
+    """Holds ``mb`` MB for ``hold`` seconds, in this process or (``child``) in a forked child."""
+    size, hold = int(event.get("mb", 0)) * 1024 * 1024, float(event.get("hold", 0))
+    if not event.get("child"):
+        block = b"x" * size  # written, so resident
+        time.sleep(hold)
+        return {"held_mb": len(block) // (1024 * 1024), "pid": os.getpid()}
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * size
+        time.sleep(hold + 5)
+        os._exit(0)
+    time.sleep(hold)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    return {"held_mb": size // (1024 * 1024), "pid": os.getpid()}
+
+
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
