@@ -152,3 +152,20 @@ def test_an_admin_can_create_an_admin_token_and_sign_in_with_it(page: Any, demo:
     assert page.locator("#new-admin-token").is_hidden()  # signing out took the secret off the screen
     assert page.locator("#new-admin-token-value").input_value() == ""
     shot_of(page, "#keys", "07-keys-and-admin-tokens")
+
+
+def test_the_admin_chooses_what_a_press_gets_when_the_rules_fail(
+    page: Any, devstack: Any, demo: dict[str, str]
+) -> None:
+    sign_in(page, demo)
+    choice = page.get_by_label("When the rules fail")
+    assert choice.input_value() == "create"  # the default: the ticket is still created
+    choice.select_option("block")
+    page.locator("#save-rules-on-error").click()
+    page.locator("#rules-on-error-status").filter(has_text="Saved").wait_for()
+    assert api(devstack, demo, "/settings")["rules_on_error"] == "block"
+    shot_of(page, "#rules-on-error-form", "06-rules-on-error")
+    choice.select_option("create")
+    page.locator("#save-rules-on-error").click()
+    page.locator("#rules-on-error-status").filter(has_text="Saved").wait_for()
+    assert api(devstack, demo, "/settings")["rules_on_error"] == "create"

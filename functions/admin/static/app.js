@@ -144,7 +144,14 @@
     $("api_key").placeholder = at.api_key_set ? "Saved (" + (at.api_key_mask || "****") + "). Leave blank to keep it." : "username@domain:password";
     renderDefaults();
     renderNotifications();
+    $("rules_on_error").value = settings.rules_on_error || "create";
   }
+
+  $("rules-on-error-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { rules_on_error: $("rules_on_error").value };
+    await busy($("save-rules-on-error"), () => saveSettings(body, "rules-on-error-status", ev.target));
+  });
 
   $("connection-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -693,7 +700,7 @@
 
   /* ------------------------------------------------------------------ unsaved changes */
   const dirty = new Set();
-  for (const id of ["connection-form", "defaults-form", "notifications-form"]) {
+  for (const id of ["connection-form", "defaults-form", "notifications-form", "rules-on-error-form"]) {
     $(id).addEventListener("input", () => dirty.add(id));
     $(id).addEventListener("change", () => dirty.add(id));
   }
