@@ -3,7 +3,10 @@
 URL shape like AWS: ``http://127.0.0.1:<port>/<StageName>/<path>``. Behaviour copied from REST APIs:
 resource matching prefers static segments over ``{param}`` over ``{proxy+}``, then the exact method over ANY;
 an unknown route or method answers 403 ``{"message":"Missing Authentication Token"}``; a body over 10 MB
-answers 413 ``{"message":"Request Too Long"}``; a request whose Content-Type matches the API's
+answers 413 ``{"message":"Request Too Long"}``, and so does a body that fits API Gateway but makes the Lambda
+event larger than Lambda's 6 MB request payload (AWS answers that 413 too, not 502); both are the
+``REQUEST_TOO_LARGE`` gateway response, whose status and JSON template the API's ``GatewayResponses`` may set. A
+request whose Content-Type matches the API's
 BinaryMediaTypes reaches the function base64-encoded (isBase64Encoded=true); a function error, timeout,
 throttle or malformed proxy response answers 502 ``{"message":"Internal server error"}``; an integration
 running longer than 29 s answers 504. Not emulated: authorizers, API keys/usage plans, throttling
@@ -144,6 +147,19 @@ def _json(status: int, message: str, request_id: str) -> Response:
     )
 
 
+def _too_large(spec: ApiSpec, request_id: str) -> Response:
+    """The REQUEST_TOO_LARGE gateway response: the API's own (GatewayResponses) or API Gateway's default."""
+    status, template = spec.gateway_response("REQUEST_TOO_LARGE")
+    if template is None:
+        return _json(status or 413, "Request Too Long", request_id)
+    return Response(
+        template,
+        status=status or 413,
+        content_type="application/json",
+        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": _ERROR_TYPES[413]},
+    )
+
+
 _ERROR_TYPES = {403: "MissingAuthenticationTokenException", 413: "RequestTooLongException", 502: "", 504: ""}
 
 
@@ -190,10 +206,10 @@ class ApiGateway:
             return _json(403, "Missing Authentication Token", request_id)
         length = request.content_length
         if length is not None and length > MAX_BODY_BYTES:
-            return _json(413, "Request Too Long", request_id)
+            return _too_large(spec, request_id)
         body = request.stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
-            return _json(413, "Request Too Long", request_id)
+            return _too_large(spec, request_id)
         headers = list(request.headers.items())
         forwarded = {"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
         headers = [(k, v) for k, v in headers if k.lower() not in forwarded]
@@ -224,6 +240,8 @@ class ApiGateway:
             return _json(504, "Endpoint request timed out", request_id)
         except LambdaServiceError as exc:
             log.warning("%s %s: invoke failed: %s %s", request.method, request.path, exc.error_type, exc)
+            if exc.status == 413:  # the event is over Lambda's request payload limit
+                return _too_large(spec, request_id)
             return _json(502, "Internal server error", request_id)
         if not result.ok:
             log.warning("%s %s: %s returned a function error: %s", request.method, path, function, result.payload[:500])

@@ -89,6 +89,14 @@ class ApiSpec:
     logical_id: str
     stage: str
     binary_media_types: tuple[str, ...]
+    # SAM GatewayResponses: response type -> (status code or None, application/json template or None)
+    gateway_responses: tuple[tuple[str, int | None, str | None], ...] = ()
+
+    def gateway_response(self, response_type: str) -> tuple[int | None, str | None]:
+        for name, status, template in self.gateway_responses:
+            if name == response_type:
+                return status, template
+        return None, None
 
 
 @dataclass
@@ -326,7 +334,14 @@ class Template:
         for lid in self.of_type("AWS::Serverless::Api"):
             props = _sam_merge(glob, self.properties(lid))
             types = [str(t).replace("~1", "/") for t in self.resolve(props.get("BinaryMediaTypes") or [])]
-            result[lid] = ApiSpec(lid, str(self.resolve(props.get("StageName", "Prod"))), tuple(types))
+            responses = []
+            for name, response in (self.resolve(props.get("GatewayResponses") or {})).items():
+                status = response.get("StatusCode")
+                template = (response.get("ResponseTemplates") or {}).get("application/json")
+                responses.append((str(name), int(status) if status else None, template))
+            result[lid] = ApiSpec(
+                lid, str(self.resolve(props.get("StageName", "Prod"))), tuple(types), tuple(responses)
+            )
         if any(route.api == "ServerlessRestApi" for route in self.api_routes()):
             types = [str(t).replace("~1", "/") for t in self.resolve(glob.get("BinaryMediaTypes") or [])]
             result["ServerlessRestApi"] = ApiSpec("ServerlessRestApi", "Prod", tuple(types))

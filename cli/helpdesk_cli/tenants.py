@@ -26,6 +26,14 @@ def register(subparsers: Any) -> None:
     show.add_argument("tenant_id")
     show.set_defaults(func=run_command(show_tenant))
 
+    reseal = sub.add_parser(
+        "reseal-secrets",
+        parents=[common],
+        help="one-off migration: seal every tenant secret with its purpose (docs/operations.md)",
+    )
+    reseal.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
+    reseal.set_defaults(func=run_command(reseal_secrets))
+
     for action, help_ in (("disable", "refuse the tenant's buttons and admins"), ("enable", "re-enable a tenant")):
         p = sub.add_parser(action, parents=[common], help=f"{help_} (asks first unless --yes)")
         p.add_argument("tenant_id")
@@ -140,6 +148,27 @@ def show_tenant(args: argparse.Namespace) -> int:
     counts = data["active_credentials"]
     print(f"  active keys:          {counts['button']} button, {counts['admin']} admin, {counts['callout']} callout")
     return 0
+
+
+def reseal_secrets(args: argparse.Namespace) -> int:
+    from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
+    from helpdesk.adapters.kms import KmsSecretBox
+    from helpdesk.admin.reseal import reseal_all
+
+    res = resolve(args)
+    report = reseal_all(
+        DynamoTenantRepository(res.need("tenants_table")),
+        KmsSecretBox(res.need("credentials_key_id")),
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        emit_json({"resealed": report.resealed, "current": report.current, "failed": report.failed})
+    else:
+        verb = "would re-seal" if args.dry_run else "re-sealed"
+        print(f"{verb} {report.resealed} secret(s); {report.current} already sealed with their purpose")
+        for failure in report.failed:
+            print(f"could not decrypt: {failure}")
+    return 1 if report.failed else 0
 
 
 def set_status(args: argparse.Namespace) -> int:

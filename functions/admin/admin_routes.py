@@ -33,7 +33,7 @@ from helpdesk.admin.service import (
     WebhookView,
 )
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
-from helpdesk.errors import NotFound, ServiceError
+from helpdesk.errors import Malformed, NotFound, ServiceError
 from helpdesk.http_edge import bearer_token, document_errors, error_response, invalid_request
 from helpdesk.observability import logger, metrics
 
@@ -48,9 +48,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-# What any admin route can answer besides its success: no/bad token, disabled tenant, unknown id or route, a
+# What any admin route can answer besides its success: a body nested too deeply, no/bad token, disabled tenant, unknown id or route, a
 # conflict (revision, not configured), validation, a body over the API's size limit, Autotask/rules failing.
-ADMIN_REFUSALS = (401, 403, 404, 409, 413, 422, 502)
+ADMIN_REFUSALS = (400, 401, 403, 404, 409, 413, 422, 502)
 
 app = APIGatewayRestResolver(enable_validation=True)
 _service: AdminService | None = None
@@ -60,12 +60,15 @@ def service() -> AdminService:
     """Built on first use (lazy: plain page loads never create boto3 clients)."""
     global _service
     if _service is None:
+        from helpdesk.adapters.bedrock_classifier import BedrockClassifier
+        from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
         from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
         from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
         from helpdesk.adapters.kms import KmsSecretBox
         from helpdesk.adapters.lambda_rules import LambdaRulesRunner
         from helpdesk.adapters.sqs import SqsWorkQueue
         from helpdesk.admin.gateway import client_gateway
+        from helpdesk.triage import Triage
 
         _service = AdminService(
             tenants=DynamoTenantRepository(ENV.tenants_table),
@@ -74,6 +77,11 @@ def service() -> AdminService:
             autotask=client_gateway,
             submissions=DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days),
             work_queue=SqsWorkQueue(ENV.work_queue_url),
+            # ai_categorize in test runs and replays: the same model and per-tenant cache as the dispatcher
+            triage=Triage(
+                BedrockClassifier(ENV.classifier_model_id) if ENV.classifier_model_id else None,
+                DynamoClassificationCache(ENV.tenants_table),
+            ),
         )
     return _service
 
@@ -121,6 +129,18 @@ def _refused(exc: ServiceError) -> Response[str]:
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     """422 naming each bad field in words; the submitted values are never echoed (one may be the API key)."""
     return _refused(invalid_request(exc.errors()))
+
+
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response[str]:
+    """A body nested thousands of levels deep overflows the JSON parser: still the token first, then a 400."""
+    path = app.current_event.path
+    if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
+        try:
+            service().authenticate(bearer_token(app.current_event.headers))
+        except ServiceError as err:
+            return _refused(err)
+    return _refused(Malformed("The body is nested too deeply to be a request."))
 
 
 @app.not_found

@@ -31,7 +31,7 @@ from helpdesk.domain.submission import (
     UploadRequest,
 )
 from helpdesk.domain.tenant import Credential, CredentialKind
-from helpdesk.errors import NotFound, ServiceError, TenantDisabled, Unauthorized, UnsupportedMediaType
+from helpdesk.errors import Malformed, NotFound, ServiceError, TenantDisabled, Unauthorized, UnsupportedMediaType
 from helpdesk.http_edge import bearer_token, document_errors, error_response, error_responses, invalid_request
 from helpdesk.intake.service import IntakeService
 from helpdesk.observability import logger, metrics
@@ -67,7 +67,7 @@ class Health(BaseModel):
     tenants_table: str
 
 
-ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422)
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
 
 # ------------------------------------------------------------------------------------------ plumbing
@@ -123,6 +123,17 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
     except ServiceError as err:
         return _refused(err)
     return _refused(UnsupportedMediaType("Send the body as application/json."))
+
+
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response[Any]:
+    """A body nested thousands of levels deep overflows the JSON parser: still the key first, then a 400."""
+    try:
+        _credential()
+    except ServiceError as err:
+        return _refused(err)
+    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    return _refused(Malformed("The body is nested too deeply to be a request."))
 
 
 @app.exception_handler(NotFoundError)

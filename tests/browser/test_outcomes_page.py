@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +114,12 @@ def test_the_day_summary_recent_presses_details_and_requeue(page: Any, devstack:
     shot_of(page, "#presses", "22-press-requeued")
     after = admin_api(devstack, demo, "GET", f"/submissions/{ids['dead']}").json()
     assert after["requeues"] == 1 and after["outcome"] != "dead_letter"
+    # And the dispatcher turns the re-queued press into its ticket (bounded wait)
+    deadline = time.monotonic() + 90
+    while after["outcome"] != "created" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = admin_api(devstack, demo, "GET", f"/submissions/{ids['dead']}").json()
+    assert after["outcome"] == "created" and after["ticket_number"], after
     # The failed press ended: its details offer no re-queue
     page.locator(f'#presses-list tr[data-press="{ids["failed"]}"] button').click()
     page.locator("#press-facts").filter(has_text="companyID is required").wait_for()
@@ -124,6 +131,7 @@ def test_rules_replay_table_and_the_dialog_before_saving_failing_rules(
 ) -> None:
     before = admin_api(devstack, demo, "GET", "/rules").json()
     sign_in(page, demo)
+    page.locator("#rules-history tr").first.wait_for()  # the active rules are in the editor
     editor = page.get_by_label("Dispatcher Rules code")
     editor.fill(RAISES_ON_LABELS)
     # Replay shows one row per press, the failing ones with their line

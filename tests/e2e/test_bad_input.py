@@ -165,11 +165,13 @@ def test_oversized_bodies_are_refused_before_anything_is_stored(
         _clear_4xx(answer)
         assert size < 10 * MB or answer.status_code == 413, (size, answer.status_code, answer.text[:200])
     # Between Lambda's 6 MB invoke limit and API Gateway's 10 MB: the function is never invoked (Lambda refuses
-    # the payload), so nothing can be stored; the gateway answers 502 here as it does on AWS for a REST API with
-    # a proxy integration. Not a clear 4xx: docs/reliability.md lists it (a WAF size rule would make it a 403).
-    body = b'{"id": 29690001, "pad": "' + b"a" * (7 * MB) + b'"}'
-    answer = requests.post(url, data=body, headers=headers, timeout=120)
-    assert answer.status_code in (413, 502), (answer.status_code, answer.text[:200])
+    # the payload), so nothing can be stored; API Gateway answers 413 with the API's own error body (the
+    # template's REQUEST_TOO_LARGE gateway response), which the agent treats as final.
+    for size in (7 * MB, 11 * MB):
+        body = b'{"id": 29690001, "pad": "' + b"a" * size + b'"}'
+        answer = requests.post(url, data=body, headers=headers, timeout=120)
+        assert answer.status_code == 413, (answer.status_code, answer.text[:200])
+        assert answer.json()["error"] == "too_large" and "upload" in answer.json()["message"]
     assert _stored(devstack, victim["tenant_id"]) == before
 
 

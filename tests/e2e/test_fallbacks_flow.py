@@ -13,14 +13,12 @@ from typing import Any
 import pytest
 
 from devstack.autotask_sim import SimTenant
-from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, UNREGISTERED_EMAIL
-from devstack.client_env import StackEnv
+from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
-from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
-from helpdesk.adapters.kms import KmsSecretBox
-from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
+from helpdesk.domain.tenant import TicketDefaults
 from helpdesk.domain.ticket import RULES_ERROR_PREFIX, SUBMISSION_ERRORS_HEADER
 from tests.e2e.agent_calls import submit, wait_final
+from tests.e2e.provision import provisioned_tenant
 
 pytestmark = pytest.mark.e2e
 TENANT = "e2e-fallbacks"
@@ -50,36 +48,15 @@ def flow(devstack: Any) -> Iterator[dict[str, Any]]:
         sim.add_database(AUTOTASK)
     # Autotask without any default priority; the tenant has none either
     sim.set_picklist_default(AUTOTASK.database, "priority", None)
-    stack_env = StackEnv(devstack.env)
-    stack_env.apply()
+    defaults = TicketDefaults(queue="Tier 1 Support", priority=None, ticketStatus="New")
     try:
-        resources = devstack.resources
-        tenants = DynamoTenantRepository(resources["TenantsTable"]["Ref"])
-        box = KmsSecretBox(resources["CredentialsKey"]["Ref"])
-        if tenants.get(TENANT) is None:
-            tenant = tenants.create(
-                Tenant(
-                    tenant_id=TENANT,
-                    name="E2E fallbacks MSP",
-                    autotask=AutotaskSettings(
-                        host=sim.host,
-                        integration_code=AUTOTASK.integration_code,
-                        api_user=AUTOTASK.username,
-                        api_key_ciphertext=box.seal(TENANT, AUTOTASK.api_key),
-                        api_key_mask="****",
-                        unregistered_email=UNREGISTERED_EMAIL,
-                    ),
-                    defaults=TicketDefaults(queue="Tier 1 Support", priority=None, ticketStatus="New"),
-                )
-            )
-            version = tenants.add_rules_version(TENANT, RULES, author="e2e")
-            tenants.save(tenant.model_copy(update={"rules_version": version.version}))
-        key = tenants.issue_credential(TENANT, CredentialKind.BUTTON_KEY, label="e2e").token
-        submissions = DynamoSubmissionRepository(resources["SubmissionsTable"]["Ref"])
-        yield {"key": key, "api": devstack.api_url, "sim": sim, "submissions": submissions}
+        with provisioned_tenant(
+            devstack, TENANT, name="E2E fallbacks MSP", defaults=defaults, rules=RULES, autotask=AUTOTASK
+        ) as provisioned:
+            submissions = DynamoSubmissionRepository(devstack.resources["SubmissionsTable"]["Ref"])
+            yield {**provisioned, "submissions": submissions}
     finally:
         sim.set_picklist_default(AUTOTASK.database, "priority", "Medium")
-        stack_env.restore()
 
 
 def _press(flow: dict[str, Any], **over: Any) -> tuple[str, dict[str, Any]]:

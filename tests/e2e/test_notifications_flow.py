@@ -26,6 +26,7 @@ from helpdesk.domain.tenant import (
     CredentialKind,
     NotificationEvent,
     NotificationSettings,
+    SecretPurpose,
     Tenant,
     TicketDefaults,
 )
@@ -63,7 +64,7 @@ def notify(devstack: Any) -> Iterator[dict[str, Any]]:
                         host=sim.host,
                         integration_code=DEMO.integration_code,
                         api_user=DEMO.username,
-                        api_key_ciphertext=box.seal(TENANT, DEMO.api_key),
+                        api_key_ciphertext=box.seal(TENANT, DEMO.api_key, purpose=SecretPurpose.AUTOTASK_API_KEY),
                         api_key_mask="****",
                         unregistered_email=UNREGISTERED_EMAIL,
                     ),

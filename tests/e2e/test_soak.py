@@ -40,7 +40,7 @@ from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.domain.submission import Submission
-from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
+from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, SecretPurpose, Tenant, TicketDefaults
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def _create_tenant(stack: Any, t: SoakTenant) -> None:
                 host=stack.autotask_sim.host,
                 integration_code=t.sim.integration_code,
                 api_user=t.sim.username,
-                api_key_ciphertext=box.seal(t.tenant_id, secret),
+                api_key_ciphertext=box.seal(t.tenant_id, secret, purpose=SecretPurpose.AUTOTASK_API_KEY),
                 api_key_mask="****",
                 unregistered_email=UNREGISTERED_EMAIL,
             ),

@@ -18,14 +18,11 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.autotask_sim import DEMO
-from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS, UNREGISTERED_EMAIL
-from devstack.client_env import StackEnv
-from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
-from helpdesk.adapters.kms import KmsSecretBox
-from helpdesk.domain.tenant import AutotaskSettings, CredentialKind, Tenant, TicketDefaults
+from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS
+from helpdesk.domain.tenant import TicketDefaults
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER, note_title
 from tests.e2e.agent_calls import submit, wait_final
+from tests.e2e.provision import provisioned_tenant
 
 pytestmark = pytest.mark.e2e
 TENANT = "e2e-flow"
@@ -47,45 +44,17 @@ if 'Wrong queue' in selections:
 @contextmanager
 def _provisioned(stack: Any) -> Iterator[dict[str, Any]]:
     """A tenant in the stack whose Autotask is the stack's simulator (demo database), and a button key."""
-    sim = stack.autotask_sim
-    if sim is None:
-        pytest.skip("the devstack runs without the Autotask simulator")
-    stack_env = StackEnv(stack.env)
-    stack_env.apply()
-    try:
-        tables = stack.resources
-        tenants = DynamoTenantRepository(tables["TenantsTable"]["Ref"])
-        box = KmsSecretBox(tables["CredentialsKey"]["Ref"])
-        if tenants.get(TENANT) is None:
-            tenant = tenants.create(
-                Tenant(
-                    tenant_id=TENANT,
-                    name="E2E MSP",
-                    autotask=AutotaskSettings(
-                        host=sim.host,
-                        integration_code=DEMO.integration_code,
-                        api_user=DEMO.username,
-                        api_key_ciphertext=box.seal(TENANT, DEMO.api_key),
-                        api_key_mask="****",
-                        unregistered_email=UNREGISTERED_EMAIL,
-                    ),
-                    defaults=TicketDefaults(
-                        queue="Tier 1 Support",
-                        priority="Medium",
-                        ticketStatus="New",
-                        type="Service Request",
-                        source="Helpdesk Button",
-                        category="Helpdesk Buttons",
-                        worktype=29682801,
-                    ),
-                )
-            )
-            version = tenants.add_rules_version(TENANT, RULES, author="e2e")
-            tenants.save(tenant.model_copy(update={"rules_version": version.version}))
-        key = tenants.issue_credential(TENANT, CredentialKind.BUTTON_KEY, label="e2e").token
-        yield {"key": key, "api": stack.api_url, "sim": sim, "stack": stack}
-    finally:
-        stack_env.restore()
+    defaults = TicketDefaults(
+        queue="Tier 1 Support",
+        priority="Medium",
+        ticketStatus="New",
+        type="Service Request",
+        source="Helpdesk Button",
+        category="Helpdesk Buttons",
+        worktype=29682801,
+    )
+    with provisioned_tenant(stack, TENANT, name="E2E MSP", defaults=defaults, rules=RULES) as provisioned:
+        yield provisioned
 
 
 @pytest.fixture(scope="module")

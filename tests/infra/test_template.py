@@ -5,6 +5,7 @@ Each test names the operational promise it protects; a template change that brea
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,72 @@ def test_admin_may_requeue_presses_but_never_delete_them_or_touch_the_dead_lette
     assert {a for s in sqs for a in as_list(s["Action"])} == {"sqs:SendMessage"}
     assert all(json.dumps(s["Resource"]) == json.dumps({"Fn::GetAtt": ["WorkQueue", "Arn"]}) for s in sqs)
     assert FUNCTIONS["AdminFunction"]["Environment"]["Variables"]["WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}
+
+
+# ------------------------------------------------------------------ least privilege (issue: bounded credentials)
+def kms_statements(function: str) -> list[dict[str, Any]]:
+    return [
+        s for s in policy_statements(FUNCTIONS[function]) if any(a.startswith("kms:") for a in as_list(s["Action"]))
+    ]
+
+
+def purposes(statement: dict[str, Any]) -> set[str]:
+    condition = statement.get("Condition", {}).get("StringEquals", {})
+    return set(as_list(condition.get("kms:EncryptionContext:purpose", [])))
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_kms_permission_is_limited_to_named_secret_purposes(function: str) -> None:
+    for statement in kms_statements(function):
+        assert purposes(statement), f"{function}: {statement['Sid']} may use the key for any secret"
+        assert purposes(statement) <= {"autotask-api-key", "webhook-secret", "callout-token"}
+
+
+def test_the_callout_function_can_decrypt_webhook_secrets_and_nothing_else() -> None:
+    [statement] = kms_statements("CalloutFunction")
+    assert as_list(statement["Action"]) == ["kms:Decrypt"]
+    assert purposes(statement) == {"webhook-secret"}, "the internet-facing function must not open Autotask keys"
+
+
+def test_the_dispatcher_can_decrypt_autotask_api_keys_only() -> None:
+    [statement] = kms_statements("DispatcherFunction")
+    assert as_list(statement["Action"]) == ["kms:Decrypt"] and purposes(statement) == {"autotask-api-key"}
+
+
+def test_the_dispatcher_writes_only_its_own_key_prefixes_of_the_tenants_table() -> None:
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    writes |= {"dynamodb:TransactWriteItems", "dynamodb:*"}
+    found = False
+    for statement in policy_statements(FUNCTIONS["DispatcherFunction"]):
+        if not writes & set(as_list(statement["Action"])):
+            continue
+        if "TenantsTable" not in json.dumps(statement["Resource"]):
+            continue
+        found = True
+        leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert {"LIMIT#*", "DISPATCH#*"} <= set(leading)
+        for pattern in leading:  # concrete prefixes of its own, never one of a tenant profile or a token item
+            assert pattern.endswith("#*") and pattern.count("*") == 1, pattern
+            assert not any(fnmatch.fnmatchcase(key, pattern) for key in ("TENANT#acme", "TOKEN#abc", "TENANTS"))
+    assert found
+
+
+def test_no_trace_records_a_callout_or_webhook_url_with_its_token() -> None:
+    token_routes = [
+        event["Properties"]["Path"]
+        for props in FUNCTIONS.values()
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "Api" and "{token}" in event["Properties"]["Path"]
+    ]
+    assert token_routes, "the callout routes carry the token in the path"
+    rules = [r["Properties"]["SamplingRule"] for r in RESOURCES.values() if r["Type"] == "AWS::XRay::SamplingRule"]
+    for path in token_routes:
+        prefix = path.split("{token}")[0]
+        [rule] = [r for r in rules if r["URLPath"] == f"*{prefix}*"]
+        assert rule["FixedRate"] == 0 and rule["ReservoirSize"] == 0 and rule["HTTPMethod"] == "*"
+        assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    # The function follows API Gateway's (never) decision instead of sampling on its own.
+    assert FUNCTIONS["CalloutFunction"]["Tracing"] == "PassThrough"
 
 
 def test_rules_function_limits_are_as_tight_as_the_hard_rules_limits_allow() -> None:

@@ -17,7 +17,7 @@ from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps, LookupCaches
 from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import StoredAttachment, Submission, SubmissionRequest, receipt_for
-from helpdesk.domain.tenant import AutotaskSettings, Tenant, TicketDefaults
+from helpdesk.domain.tenant import AutotaskSettings, SecretPurpose, Tenant, TicketDefaults
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.rules.service import RulesService
 
@@ -92,7 +92,7 @@ class World:
                 host=self.sim.host,
                 integration_code=DEMO.integration_code,
                 api_user=DEMO.username,
-                api_key_ciphertext=self.box.seal(tenant_id, api_key),
+                api_key_ciphertext=self.box.seal(tenant_id, api_key, purpose=SecretPurpose.AUTOTASK_API_KEY),
                 api_key_mask="****",
             ),
             defaults=over.pop("defaults", DEFAULTS),

@@ -19,7 +19,7 @@ from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.admin.ports import EntityAccess
 from helpdesk.admin.service import AdminService
 from helpdesk.autotask.errors import AuthenticationError, ZoneNotFound
-from helpdesk.domain.tenant import CredentialKind, Tenant, TenantStatus
+from helpdesk.domain.tenant import CredentialKind, SecretPurpose, Tenant, TenantStatus
 from tests.unit.admin.fakes import FakeGateway, FakeRules
 from tests.unit.admin.harness import AdminClient, load_admin_function
 
@@ -159,11 +159,11 @@ def test_settings_write_stores_the_api_key_encrypted_and_reads_show_only_a_mask(
     stored = world.repo.get("acme")
     assert stored is not None and stored.autotask.api_key_ciphertext
     assert API_KEY not in stored.model_dump_json()
-    assert world.box.open("acme", stored.autotask.api_key_ciphertext) == API_KEY
+    assert world.box.open("acme", stored.autotask.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY) == API_KEY
     from helpdesk.adapters.kms import SecretDecryptionError
 
     with pytest.raises(SecretDecryptionError):
-        world.box.open("bravo", stored.autotask.api_key_ciphertext)
+        world.box.open("bravo", stored.autotask.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY)
     # And no log line carries it
     assert_no_secrets(logs.getvalue(), world.secrets)
 
@@ -617,7 +617,7 @@ def test_webhook_registration_stores_the_secret_encrypted_and_never_returns_it(w
     assert url == callout["webhook_url"]
     stored = world.repo.get("acme")
     assert stored is not None and stored.webhook_secret_ciphertext
-    assert world.box.open("acme", stored.webhook_secret_ciphertext) == secret
+    assert world.box.open("acme", stored.webhook_secret_ciphertext, purpose=SecretPurpose.WEBHOOK_SECRET) == secret
     assert secret not in answer.text
     assert secret not in world.call("GET", "/v1/admin/webhooks").text
     # re-registering replaces the old pair

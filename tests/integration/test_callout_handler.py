@@ -22,7 +22,7 @@ from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.domain.submission import Submission, SubmissionRequest, receipt_for
-from helpdesk.domain.tenant import CredentialKind, Tenant
+from helpdesk.domain.tenant import CredentialKind, SecretPurpose, Tenant
 from helpdesk.notifications.inbound import signature_of
 
 CALLOUT_DIR = Path(__file__).resolve().parents[2] / "functions" / "callout"
@@ -44,7 +44,13 @@ def _load() -> Any:
 def world(aws_env: dict[str, str]) -> dict[str, Any]:
     tenants = DynamoTenantRepository(aws_env["TENANTS_TABLE"])
     box = KmsSecretBox(aws_env["CREDENTIALS_KEY_ID"])
-    tenants.create(Tenant(tenant_id=TENANT, name="Acme", webhook_secret_ciphertext=box.seal(TENANT, SECRET)))
+    tenants.create(
+        Tenant(
+            tenant_id=TENANT,
+            name="Acme",
+            webhook_secret_ciphertext=box.seal(TENANT, SECRET, purpose=SecretPurpose.WEBHOOK_SECRET),
+        )
+    )
     token = tenants.issue_credential(TENANT, CredentialKind.CALLOUT_TOKEN, "Ticket Notification").token
     subs = DynamoSubmissionRepository(aws_env["SUBMISSIONS_TABLE"])
     request = SubmissionRequest.model_validate(

@@ -7,6 +7,7 @@ import pytest
 from devstack.autotask_sim.seed import CONTOSO_ID, PRIORITY, QUEUE, STATUS, WORK_TYPE_REMOTE
 from helpdesk.dispatch.create_ticket import MSG_CONTACT, Outcome, RetryLater
 from helpdesk.domain.submission import SubmissionStatus
+from helpdesk.domain.tenant import SecretPurpose
 from helpdesk.domain.ticket import SUBMISSION_ERRORS_HEADER, note_title
 
 from .dispatch_world import TENANT, World
@@ -172,7 +173,11 @@ def test_fixed_credentials_close_the_breaker(world: World) -> None:
 
     fixed = tenant.model_copy(
         update={
-            "autotask": tenant.autotask.model_copy(update={"api_key_ciphertext": world.box.seal(TENANT, DEMO.api_key)})
+            "autotask": tenant.autotask.model_copy(
+                update={
+                    "api_key_ciphertext": world.box.seal(TENANT, DEMO.api_key, purpose=SecretPurpose.AUTOTASK_API_KEY)
+                }
+            )
         }
     )
     world.tenants.save(world.tenants.get(TENANT).model_copy(update={"autotask": fixed.autotask}))  # type: ignore[union-attr]

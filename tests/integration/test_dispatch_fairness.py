@@ -108,3 +108,35 @@ def test_the_dispatcher_defers_a_tenant_holding_its_share_and_serves_the_others(
     assert again["Attributes"]["MessageGroupId"] == "noisy"
     # The invocation gave its own leases back: quiet can take all of its slots again
     assert all(leases.try_acquire("quiet", time.time() + 60) for _ in range(leases.slots))
+
+
+def test_everything_the_dispatcher_keeps_in_the_tenants_table_sits_under_its_leading_keys(
+    aws_env: dict[str, str],
+) -> None:
+    """The code's key layout matches the template's dynamodb:LeadingKeys condition (IAM would refuse the rest)."""
+    import fnmatch
+    from pathlib import Path
+
+    from samcli.yamlhelper import yaml_parse
+
+    from helpdesk.adapters.dynamodb_limits import DynamoBreakerStore, DynamoConcurrencyLimiter
+    from helpdesk.autotask.limiter import LimiterKey
+
+    template = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").read_text())
+    statements = template["Resources"]["DispatcherFunction"]["Properties"]["Policies"][0]["Statement"]
+    [writes] = [s for s in statements if "dynamodb:UpdateItem" in s["Action"] and "TenantsTable" in str(s["Resource"])]
+    allowed = writes["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+
+    table = aws_env["TENANTS_TABLE"]
+    limiter = DynamoConcurrencyLimiter(table)
+    with limiter.acquire(LimiterKey(database="db1", integration_code="CODE", entity="Tickets")):
+        pass
+    DynamoBreakerStore(table).put("acme", "{}", int(time.time()) + 60)
+    leases = DynamoTenantLeases(table, slots=1)
+    handle = leases.try_acquire("acme", time.time() + 30)
+    assert handle is not None
+    leases.release("acme", handle)
+    keys = [item["pk"] for item in boto3.resource("dynamodb").Table(table).scan()["Items"]]
+    assert len(keys) >= 3
+    for key in keys:
+        assert any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed), key

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from devstack.autotask_sim import AutotaskSimulator
@@ -11,20 +9,11 @@ from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
 from helpdesk.dispatch.create_ticket import Outcome, RetryLater
 from helpdesk.dispatch.sync import SyncOutcome, SyncTicket
 from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.tenant import SecretPurpose
 from helpdesk.domain.work import SyncWork
 from helpdesk.notifications.sync_model import SyncState
 
 from .dispatch_world import TENANT, World
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
-    simulator = AutotaskSimulator(seed_random=7)
-    simulator.start()
-    for key, value in simulator.client_env().items():
-        monkeypatch.setenv(key, value)
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture
@@ -132,7 +121,11 @@ def test_broken_credentials_drop_the_sync_and_open_the_breaker(world: World) -> 
     tenant = world.tenants.get(TENANT)
     assert tenant is not None
     broken = tenant.autotask.model_copy(
-        update={"api_key_ciphertext": world.box.seal(TENANT, "demo-api@example-msp.com:wrong-password")}
+        update={
+            "api_key_ciphertext": world.box.seal(
+                TENANT, "demo-api@example-msp.com:wrong-password", purpose=SecretPurpose.AUTOTASK_API_KEY
+            )
+        }
     )
     world.tenants.save(tenant.model_copy(update={"autotask": broken}))
     assert _sync(world)(SyncWork(tenant_id=TENANT, ticket_id=ticket_id)) is SyncOutcome.SKIPPED

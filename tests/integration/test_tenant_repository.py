@@ -7,7 +7,7 @@ import pytest
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox, SecretDecryptionError
 from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.tenant import CredentialKind, Tenant
+from helpdesk.domain.tenant import CredentialKind, SecretPurpose, Tenant
 
 
 @pytest.fixture
@@ -64,9 +64,9 @@ def test_rules_versions_are_numbered_in_order(repo: DynamoTenantRepository) -> N
 
 def test_kms_secrets_are_bound_to_their_tenant(aws_env: dict[str, str]) -> None:
     box = KmsSecretBox(aws_env["CREDENTIALS_KEY_ID"])
-    sealed = box.seal("t-one", "api@example.com:p@ss:word")
+    sealed = box.seal("t-one", "api@example.com:p@ss:word", purpose=SecretPurpose.AUTOTASK_API_KEY)
     assert "p@ss" not in sealed
-    assert box.open("t-one", sealed) == "api@example.com:p@ss:word"
+    assert box.open("t-one", sealed, purpose=SecretPurpose.AUTOTASK_API_KEY) == "api@example.com:p@ss:word"
     with pytest.raises(SecretDecryptionError) as caught:
-        box.open("t-two", sealed)
+        box.open("t-two", sealed, purpose=SecretPurpose.AUTOTASK_API_KEY)
     assert "p@ss" not in str(caught.value)

@@ -326,6 +326,23 @@
     if (!r.ok && r.errors[0] && r.errors[0].line) goToLine(r.errors[0].line, r.errors[0].column);
   }));
 
+  // One row per ai_categorize question: the text, every category's score, best_match, matches, and why all
+  // scores are 0 when the model could not answer (the press would carry a [Submission Errors] line).
+  function showClassifications(items) {
+    const rows = $("rules-ai-rows");
+    rows.textContent = "";
+    $("rules-ai").hidden = !items.length;
+    for (const c of items) {
+      const scores = Object.entries(c.scores || {}).map(([k, v]) => k + ": " + v).join(", ");
+      const source = c.error ? "Not classified: " + c.error : (c.cached ? "cached" : c.model || "");
+      rows.append(el("tr", { class: c.error ? "changed" : null },
+        el("td", { text: c.text }),
+        el("td", { text: scores + (source ? " (" + source + ")" : "") }),
+        el("td", { text: c.best_match === null || c.best_match === undefined ? "None" : c.best_match }),
+        el("td", { text: JSON.stringify(c.matches || []) })));
+    }
+  }
+
   $("test-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     let variables;
     try { variables = JSON.parse($("rules-sample").value || "{}"); } catch (e) {
@@ -344,6 +361,7 @@
     for (const name of Object.keys(r.helpers || {}).sort()) {
       body.append(el("tr", {}, el("td", { text: name + " (helper)" }), el("td", { text: JSON.stringify(r.helpers[name]) })));
     }
+    showClassifications(r.classifications || []);
     $("rules-output").hidden = !r.output;
     $("rules-output").textContent = r.output || "";
     $("rules-test-result").hidden = !r.ok;
@@ -371,7 +389,7 @@
   async function loadRules() {
     if (!$("rules-sample").value) $("rules-sample").value = JSON.stringify(SAMPLE, null, 2);
     const active = await api("GET", "/rules");
-    source.value = active.source || "";
+    if (!dirty.has("rules")) source.value = active.source || "";  // never overwrite what the admin typed meanwhile
     renderGutter();
     await loadHistory();
   }

@@ -30,7 +30,7 @@ _LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=RULES_INVOKE_READ_TIMEOU
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 # ai_categorize: a failed classification only zeroes the scores, so one quick retry (throttles, 5xx) and short
 # timeouts (at most ~10 s per question) keep a slow model from holding the dispatcher.
-_BEDROCK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+_BEDROCK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1, "mode": "standard"})
 _CONFIGS = {"lambda": _LAMBDA_CONFIG, "s3": _S3_CONFIG, "bedrock-runtime": _BEDROCK_CONFIG}
 
 

@@ -43,6 +43,13 @@ class ServiceError(Exception):
         return self.fields[0].field if self.fields else None
 
 
+class Malformed(ServiceError):
+    """The body cannot be a request at all (e.g. nested too deeply to parse)."""
+
+    status = 400
+    code = "malformed"
+
+
 class Unauthorized(ServiceError):
     """No, an unknown or a revoked credential (the answer never says which)."""
 

@@ -69,8 +69,17 @@ class Triage:
         self.time_left = time_left
         self.metric = metric
 
-    def run(self, tenant_id: str, evaluate: Callable[[Sequence[Classification]], RuleResult]) -> TriageOutcome:
-        """``evaluate(answers)`` runs the rules once with these answers (a RulesRequest's ``classifications``)."""
+    def run(
+        self,
+        tenant_id: str,
+        evaluate: Callable[[Sequence[Classification]], RuleResult],
+        *,
+        time_left: Callable[[], float] | None = None,
+    ) -> TriageOutcome:
+        """``evaluate(answers)`` runs the rules once with these answers (a RulesRequest's ``classifications``).
+
+        ``time_left`` (default: the one given at construction) is checked before each model call."""
+        clock = time_left or self.time_left
         outcome = TriageOutcome(result=evaluate(()), runs=1)
         while outcome.result.pending_classifications:
             if outcome.runs >= MAX_RUNS:
@@ -78,12 +87,14 @@ class Triage:
             for request in outcome.result.pending_classifications:
                 if any(a.key == request.key for a in outcome.answers):
                     raise TriageError("the rules asked again a question they were given the answer to")
-                outcome.answers.append(self._answer(tenant_id, request, outcome))
+                outcome.answers.append(self._answer(tenant_id, request, outcome, clock))
             outcome.result = evaluate(tuple(outcome.answers))
             outcome.runs += 1
         return outcome
 
-    def _answer(self, tenant_id: str, request: ClassificationRequest, outcome: TriageOutcome) -> Classification:
+    def _answer(
+        self, tenant_id: str, request: ClassificationRequest, outcome: TriageOutcome, time_left: Callable[[], float]
+    ) -> Classification:
         if self.cache is not None:
             hit = self.cache.get(tenant_id, request)
             if hit is not None:
@@ -91,7 +102,7 @@ class Triage:
                 return hit
         if self.classifier is None:
             return Classification.failed(request, NOT_CONFIGURED)
-        if self.time_left() < MIN_SECONDS_FOR_A_CALL:
+        if time_left() < MIN_SECONDS_FOR_A_CALL:
             return Classification.failed(request, "no time left to call the model", self.classifier.model)
         try:
             answer = self.classifier.classify(request)

@@ -23,6 +23,7 @@ from helpdesk.domain.tenant import (
     CredentialKind,
     IssuedCredential,
     RulesVersion,
+    SecretPurpose,
     Tenant,
     TenantStatus,
     utcnow,
@@ -120,16 +121,17 @@ class MemoryTenants:
 
 
 class FakeSecretBox:
-    """Reversible, tenant-bound 'encryption' (opening with another tenant id fails, like a KMS context)."""
+    """Reversible 'encryption' bound to tenant and purpose (opening with another of either fails, like a KMS
+    encryption context)."""
 
-    def seal(self, tenant_id: str, plaintext: str) -> str:
-        return base64.b64encode(json.dumps([tenant_id, plaintext[::-1]]).encode()).decode()
+    def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str:
+        return base64.b64encode(json.dumps([tenant_id, str(purpose), plaintext[::-1]]).encode()).decode()
 
-    def open(self, tenant_id: str, ciphertext: str) -> str:
+    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str:
         from helpdesk.adapters.kms import SecretDecryptionError
 
-        owner, reversed_text = json.loads(base64.b64decode(ciphertext))
-        if owner != tenant_id:
+        owner, sealed_for, reversed_text = json.loads(base64.b64decode(ciphertext))
+        if owner != tenant_id or sealed_for != str(purpose):
             raise SecretDecryptionError("wrong context")
         return str(reversed_text[::-1])
 

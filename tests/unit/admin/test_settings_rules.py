@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from helpdesk.admin.errors import Conflict, Invalid, NotConfigured, NotFound, Unauthorized
 from helpdesk.admin.settings import AutotaskUpdate, SettingsUpdate, clean_host, mask_api_key, split_api_key
-from helpdesk.domain.tenant import CredentialKind, Tenant, TicketDefaults
+from helpdesk.domain.tenant import CredentialKind, SecretPurpose, Tenant, TicketDefaults
 from tests.unit.admin.fakes import make_service
 
 
@@ -86,9 +86,11 @@ def test_the_api_key_is_sealed_for_the_tenant(svc) -> None:  # type: ignore[no-u
     assert view.autotask.api_key_mask == "****@MG"
     assert key not in view.model_dump_json()
     stored = repo.get("acme")
-    assert service.secrets.open("acme", stored.autotask.api_key_ciphertext) == key
+    assert (
+        service.secrets.open("acme", stored.autotask.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY) == key
+    )
     with pytest.raises(Exception):  # the fake box refuses another tenant's context
-        service.secrets.open("bravo", stored.autotask.api_key_ciphertext)
+        service.secrets.open("bravo", stored.autotask.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY)
 
 
 def test_secretstr_keeps_the_key_out_of_reprs() -> None:

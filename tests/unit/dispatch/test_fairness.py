@@ -35,7 +35,7 @@ def test_a_tenant_holding_its_whole_share_has_its_records_deferred_with_the_atte
     share = TenantShare(leases)
     work = [(sub("noisy", 1), 3), (sub("quiet", 1), 1), (sub("noisy", 2, attempts=4), 2), (None, 1)]
     batch = split_batch(share, work, until_epoch_s=0)
-    assert batch.admitted == [1, 3]  # the quiet tenant's record, and the unreadable one (fails the usual way)
+    assert batch.admitted == [3, 1]  # the unreadable one (fails the usual way, at once), the quiet tenant's record
     assert [(i, w.submission_id, w.attempts) for i, w in batch.deferred] == [(0, "noisy-1", 2), (2, "noisy-2", 5)]
     assert batch.last_of_tenant == {1: "quiet"}
     assert leases.held == {"noisy": 2, "quiet": 1}
@@ -46,7 +46,7 @@ def test_one_lease_per_tenant_per_batch_given_back_after_its_last_record() -> No
     share = TenantShare(leases)
     work = [(sub("a", 1), 1), (SyncWork(tenant_id="b", ticket_id=5), 1), (sub("a", 2), 1)]
     batch = split_batch(share, work, until_epoch_s=0)
-    assert batch.admitted == [0, 1, 2] and batch.last_of_tenant == {1: "b", 2: "a"}
+    assert batch.admitted == [1, 0, 2] and batch.last_of_tenant == {1: "b", 2: "a"}
     assert leases.calls == 2 and leases.held == {"a": 1, "b": 1}
     share.done("b")
     assert leases.held == {"a": 1, "b": 0}
@@ -65,3 +65,11 @@ def test_attempts_travel_in_the_body_only_when_there_are_some() -> None:
     assert "attempts" not in dump_work(sub("a", 1))
     again = parse_work(dump_work(sub("a", 1, attempts=3)))
     assert isinstance(again, SubmissionWork) and again.attempts == 3
+
+
+def test_a_tenant_with_one_record_in_the_batch_goes_before_a_tenant_with_many() -> None:
+    share = TenantShare(CountingLeases(slots=3))
+    work = [(sub("slow", 1), 1), (sub("slow", 2), 1), (sub("slow", 3), 1), (sub("quiet", 1), 1), (sub("slow", 4), 1)]
+    batch = split_batch(share, work, until_epoch_s=0)
+    assert batch.admitted == [3, 0, 1, 2, 4]
+    assert batch.last_of_tenant == {3: "quiet", 4: "slow"}

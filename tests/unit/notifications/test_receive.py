@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from helpdesk.domain.tenant import Credential, CredentialKind, Tenant, TenantStatus
+from helpdesk.domain.tenant import Credential, CredentialKind, SecretPurpose, Tenant, TenantStatus
 from helpdesk.domain.tokens import token_hash
 from helpdesk.domain.work import SyncWork
 from helpdesk.notifications.inbound import signature_of
@@ -66,14 +66,15 @@ class PlainBox:
     def __init__(self) -> None:
         self.opened = 0
 
-    def seal(self, tenant_id: str, plaintext: str) -> str:
-        return f"{tenant_id}:{plaintext}"
+    def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str:
+        return f"{tenant_id}:{purpose}:{plaintext}"
 
-    def open(self, tenant_id: str, ciphertext: str) -> str:
+    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str:
         self.opened += 1
-        owner, _, secret = ciphertext.partition(":")
-        if owner != tenant_id:
-            raise ValueError("wrong tenant")
+        owner, _, rest = ciphertext.partition(":")
+        sealed_for, _, secret = rest.partition(":")
+        if owner != tenant_id or sealed_for != str(purpose):
+            raise ValueError("wrong tenant or purpose")
         return secret
 
 
@@ -87,7 +88,7 @@ class Clock:
 
 @pytest.fixture
 def parts() -> tuple[NotificationReceiver, FakeMarkers, FakeQueue, Clock, PlainBox]:
-    tenant = Tenant(tenant_id="acme", name="Acme", webhook_secret_ciphertext=f"acme:{SECRET}")
+    tenant = Tenant(tenant_id="acme", name="Acme", webhook_secret_ciphertext=f"acme:webhook-secret:{SECRET}")
     markers, queue, clock, box = FakeMarkers(), FakeQueue(), Clock(), PlainBox()
     receiver = NotificationReceiver(FakeTenants(tenant), markers, queue, box, collapse_seconds=10, now=clock)
     return receiver, markers, queue, clock, box

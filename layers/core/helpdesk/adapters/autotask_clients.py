@@ -16,7 +16,7 @@ from helpdesk.autotask.client import AutotaskClient, RequestEvent
 from helpdesk.autotask.credentials import AutotaskCredentials
 from helpdesk.autotask.limiter import ConcurrencyLimiter
 from helpdesk.domain.ports import SecretBox
-from helpdesk.domain.tenant import Tenant
+from helpdesk.domain.tenant import SecretPurpose, Tenant
 from helpdesk.ports import TenantNotConfigured
 
 MAX_CLIENTS = 200
@@ -66,7 +66,9 @@ class KmsClientFactory:
             if client is not None:
                 self._clients.move_to_end(key)
                 return client
-        api_key = self._secrets.open(tenant.tenant_id, settings.api_key_ciphertext)
+        api_key = self._secrets.open(
+            tenant.tenant_id, settings.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY
+        )
         credentials = AutotaskCredentials.parse(settings.host, api_key, settings.integration_code)
         client = AutotaskClient(
             credentials, limiter=self._limiter, on_request=self._hook(tenant.tenant_id), **self._options

@@ -66,7 +66,9 @@ class PressReplay(BaseModel):
 
 
 class RulesReplay(BaseModel):
-    ok: bool = Field(description="the rules compile and ran without an error on every replayed press")
+    ok: bool = Field(
+        description="the rules compile and ran without an error on every press (a replay cut short is not ok)"
+    )
     compiles: bool
     errors: list[dict[str, Any]] = Field(default_factory=list, description="syntax errors (line, column)")
     warnings: list[dict[str, Any]] = Field(default_factory=list)
@@ -78,6 +80,15 @@ class RulesReplay(BaseModel):
     failed: int = 0
     not_run: int = 0
     truncated: bool = Field(default=False, description="the time budget ran out before every press was replayed")
+
+    def refusal(self) -> str:
+        """Why saving these rules needs a confirmation (for a replay that is not ok)."""
+        if self.failed:
+            return f"The rules fail on {self.failed} of {self.replayed} replayed presses (first: {self.first_error()})."
+        return (
+            f"The replay ran out of time after {self.replayed} of {self.replayed + self.not_run} presses, so the "
+            "others were not checked."
+        )
 
     def first_error(self) -> str:
         for press in self.presses:
@@ -256,5 +267,5 @@ def replay(
         result.changed += bool(row.changes) and row.outcome != "error"
         result.blocked += row.outcome == "blocked"
         result.failed += row.outcome == "error"
-    result.ok = result.compiles and result.failed == 0
+    result.ok = result.compiles and result.failed == 0 and not result.truncated  # unchecked presses need a yes too
     return result

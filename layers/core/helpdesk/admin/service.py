@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
 from helpdesk.domain.rules import (
     MAX_SOURCE_CHARS,
+    Classification,
     RuleResult,
     RulesAction,
     RulesFunctionFailed,
@@ -43,10 +44,15 @@ from helpdesk.domain.tenant import (
     CredentialKind,
     IssuedCredential,
     RulesVersion,
+    SecretPurpose,
     Tenant,
     WebhookRegistration,
 )
 from helpdesk.ports import RulesRunner
+from helpdesk.triage import Triage, TriageError, describe
+
+TEST_BUDGET_S = 24.0
+"""ai_categorize model calls one test run (or replayed press) may start within (API Gateway allows 29 s)."""
 
 PICKLIST_TTL_SECONDS = 600
 
@@ -140,6 +146,8 @@ class RulesTestResult(RulesCheck):
     exception: str | None = None
     output: str = ""
     helpers: dict[str, Any] = Field(default_factory=dict)
+    classifications: list[dict[str, Any]] = Field(default_factory=list)
+    """ai_categorize questions with their scores, best_match, matches and any error (model, cached)."""
 
 
 class WebhookView(BaseModel):
@@ -177,6 +185,7 @@ def rules_test_result(result: RuleResult) -> RulesTestResult:
         exception=exception,
         output="\n".join(result.output),
         helpers=dict(result.helpers or {}),
+        classifications=[describe(c) for c in result.classifications],
     )
 
 
@@ -189,6 +198,7 @@ class AdminService:
     clock: Callable[[], datetime] | None = None
     submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
     work_queue: WorkSender | None = None  # re-queueing a press
+    triage: Triage | None = None  # ai_categorize in test runs and replays (None: the rules stop at the question)
 
     # ------------------------------------------------------------------ auth and scoping
     def authenticate(self, token: str | None) -> tuple[Tenant, Credential]:
@@ -274,7 +284,9 @@ class AdminService:
         if errors:
             raise Invalid(errors[0].message, fields=errors)
         if api_key is not None and api_key.strip():
-            fields["api_key_ciphertext"] = self.secrets.seal(tenant.tenant_id, api_key)
+            fields["api_key_ciphertext"] = self.secrets.seal(
+                tenant.tenant_id, api_key, purpose=SecretPurpose.AUTOTASK_API_KEY
+            )
             fields["api_key_mask"] = settings_mod.mask_api_key(api_key)
         return at.model_copy(update=fields)
 
@@ -293,7 +305,7 @@ class AdminService:
         if missing:
             raise NotConfigured(f"Enter the Autotask {', '.join(missing)} in the settings first.")
         assert at.host and at.api_key_ciphertext and at.integration_code
-        api_key = self.secrets.open(tenant.tenant_id, at.api_key_ciphertext)
+        api_key = self.secrets.open(tenant.tenant_id, at.api_key_ciphertext, purpose=SecretPurpose.AUTOTASK_API_KEY)
         return ConnectionSettings(
             tenant_id=tenant.tenant_id, host=at.host, api_key=api_key, integration_code=at.integration_code, fresh=fresh
         )
@@ -377,8 +389,7 @@ class AdminService:
         replayed = None if confirm else self._replay(tenant, source, outcome)
         if replayed is not None and not replayed.ok:
             raise RulesFailOnReplay(
-                f"The rules fail on {replayed.failed} of {replayed.replayed} replayed presses (first: "
-                f"{replayed.first_error()}). Nothing was saved; save again with confirm to keep them anyway.",
+                f"{replayed.refusal()} Nothing was saved; save again with confirm to keep them anyway.",
                 details={"replay": replayed.model_dump(mode="json")},
             )
         stored = self.tenants.add_rules_version(tenant_id, source, author=author[:100], note=note[:200])
@@ -456,9 +467,33 @@ class AdminService:
     def _run_rules(
         self, action: RulesAction, tenant_id: str, source: str, variables: dict[str, Any] | None = None
     ) -> RuleResult:
+        """Rules on unsaved source, their failures as admin answers. Rules that call ai_categorize are run again
+        with each answer (helpdesk.triage), exactly as the dispatcher does on a press."""
+        if self.triage is None or action == "validate":
+            return self._run_rules_once(action, tenant_id, source, variables)
+        deadline = time.monotonic() + TEST_BUDGET_S
+
+        def run(answers: Sequence[Classification]) -> RuleResult:
+            return self._run_rules_once(action, tenant_id, source, variables, answers)
+
+        try:
+            return self.triage.run(tenant_id, run, time_left=lambda: deadline - time.monotonic()).result
+        except TriageError:
+            raise Upstream("The rules engine kept asking for classifications; try again.") from None
+
+    def _run_rules_once(
+        self,
+        action: RulesAction,
+        tenant_id: str,
+        source: str,
+        variables: dict[str, Any] | None = None,
+        answers: Sequence[Classification] = (),
+    ) -> RuleResult:
         """One call of the rules function on unsaved source, its failures as admin answers."""
         try:
             request = RulesRequest.draft(action, tenant_id, source, variables or {})
+            if answers:
+                request = request.model_copy(update={"classifications": list(answers)})
         except ValidationError as exc:
             message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise Invalid(
@@ -570,7 +605,9 @@ class AdminService:
         """The active callout token in clear (decrypted), issuing the first one on demand."""
         active = [c for c in self.tenants.list_credentials(tenant.tenant_id, CredentialKind.CALLOUT_TOKEN) if c.active]
         if tenant.callout_token_ciphertext and active:
-            token = self.secrets.open(tenant.tenant_id, tenant.callout_token_ciphertext)
+            token = self.secrets.open(
+                tenant.tenant_id, tenant.callout_token_ciphertext, purpose=SecretPurpose.CALLOUT_TOKEN
+            )
             created = max(c.created_at for c in active)
             return tenant, token, created
         return self._issue_callout_token(tenant)
@@ -581,7 +618,11 @@ class AdminService:
         try:
             saved = self._save(
                 tenant.model_copy(
-                    update={"callout_token_ciphertext": self.secrets.seal(tenant.tenant_id, issued.token)}
+                    update={
+                        "callout_token_ciphertext": self.secrets.seal(
+                            tenant.tenant_id, issued.token, purpose=SecretPurpose.CALLOUT_TOKEN
+                        )
+                    }
                 )
             )
         except Exception:
@@ -655,7 +696,9 @@ class AdminService:
             tenant.model_copy(
                 update={
                     "webhooks": registration,
-                    "webhook_secret_ciphertext": self.secrets.seal(tenant.tenant_id, secret),
+                    "webhook_secret_ciphertext": self.secrets.seal(
+                        tenant.tenant_id, secret, purpose=SecretPurpose.WEBHOOK_SECRET
+                    ),
                 }
             )
         )

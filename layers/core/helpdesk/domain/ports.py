@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from helpdesk.domain.rules import Classification, ClassificationRequest
-from helpdesk.domain.tenant import Credential, CredentialKind, IssuedCredential, RulesVersion, Tenant, TenantStatus
+from helpdesk.domain.tenant import (
+    Credential,
+    CredentialKind,
+    IssuedCredential,
+    RulesVersion,
+    SecretPurpose,
+    Tenant,
+    TenantStatus,
+)
 
 
 class ConflictError(RuntimeError):
@@ -68,9 +76,9 @@ class TenantRepository(Protocol):
 class SecretBox(Protocol):
     """Encrypts small secrets bound to a tenant (KMS with encryption context tenant_id)."""
 
-    def seal(self, tenant_id: str, plaintext: str) -> str: ...
+    def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str: ...
 
-    def open(self, tenant_id: str, ciphertext: str) -> str: ...
+    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str: ...
 
 
 class Classifier(Protocol):

@@ -140,6 +140,15 @@ class Tenant(BaseModel):
         return self.status is TenantStatus.ACTIVE
 
 
+class SecretPurpose(StrEnum):
+    """What a sealed tenant secret is for; part of its KMS encryption context (`purpose`), so an IAM condition
+    can let a function decrypt one kind of secret and not another (the callout function: webhook secrets only)."""
+
+    AUTOTASK_API_KEY = "autotask-api-key"
+    WEBHOOK_SECRET = "webhook-secret"  # noqa: S105 - a purpose name, not a secret
+    CALLOUT_TOKEN = "callout-token"  # noqa: S105
+
+
 class CredentialKind(StrEnum):
     BUTTON_KEY = "button"  # button agents (intake)
     ADMIN_TOKEN = "admin"  # noqa: S105 - MSP admins (admin API and settings page)

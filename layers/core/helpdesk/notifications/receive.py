@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from helpdesk.domain.ports import SecretBox
-from helpdesk.domain.tenant import Credential, CredentialKind, Tenant
+from helpdesk.domain.tenant import Credential, CredentialKind, SecretPurpose, Tenant
 from helpdesk.domain.tokens import same_token
 from helpdesk.domain.work import SyncWork
 
@@ -133,7 +133,7 @@ class NotificationReceiver:
             if hit and hit[0] > now:
                 return hit[1]
         try:
-            secret = self.secrets.open(tenant.tenant_id, ciphertext)
+            secret = self.secrets.open(tenant.tenant_id, ciphertext, purpose=SecretPurpose.WEBHOOK_SECRET)
         except Exception as exc:  # a broken ciphertext must not become a 500 storm; it cannot verify anything
             self.log("webhook secret could not be decrypted", {"error": type(exc).__name__})
             return None

@@ -184,6 +184,7 @@ class ProcessSandbox:
                 self._child(req_r, resp_w)
             finally:
                 os._exit(_EXIT_CRASH)
+        gc.unfreeze()  # here, the collector must still see everything (frozen objects are never collected)
         os.close(req_r)
         os.close(resp_w)
         self.forks += 1
