@@ -25,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threade
 
 HARD = HardLimits()
 PATIENT = HardLimits(wall_seconds=10)
-SLACK_S = 2.0  # a loaded 2-core CI machine: forking and reaping may take a while; the attacks would take minutes
+SLACK_S = 3.0  # a loaded 2-core CI machine: forking and reaping may take a while; the attacks would take minutes
 BIG = "s = 'x' * 1000000\n"
 TWIN = BIG + "t = s[:-1] + 'x'\n"  # equal to s, but another object: no identity shortcut
 
@@ -159,7 +159,7 @@ def test_allocations_past_the_memory_limit_stop_the_rules() -> None:
         # on a loaded machine a slow allocation may reach the clock first: either way it stops, within limits
         limit = "memory limit exceeded" if "memory limit" in (result.exception or "") else "time limit exceeded"
         _assert_clean_stop(name, result, elapsed, after, limit)
-    assert sum("memory limit" in (r.exception or "") for r, _, _ in results.values()) >= len(MEMORY) // 2
+    assert sum("memory limit" in (r.exception or "") for r, _, _ in results.values()) >= 2
     # real memory, not an estimate: no evaluation process grew past the memory limit above what it was forked with
     for name, source in MEMORY.items():
         peak_mb, forked_mb = PEAKS[source][3:]
