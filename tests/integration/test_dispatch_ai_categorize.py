@@ -69,7 +69,7 @@ def test_the_same_question_from_the_same_tenant_is_answered_from_the_cache(world
     assert second.rules_outcome.classifications[0].cached
 
 
-@pytest.mark.parametrize("fault", ["ThrottlingException", "AccessDeniedException", "refusal", "garbage"])
+@pytest.mark.parametrize("fault", ["ThrottlingException", "refusal"])  # every error kind: tests/unit/triage
 def test_a_failing_model_never_blocks_the_ticket(world: World, bedrock: BedrockEmulator, fault: str):
     world.add_tenant(rules=ORIGINAL_RULES)
     world.submit("sub-ai-0004", msg="printer jammed")
