@@ -153,29 +153,32 @@ def _seal(box: Any, tenant_id: str, api_key: str) -> str:
     return str(box.seal(tenant_id, api_key, purpose=SecretPurpose.AUTOTASK_API_KEY))
 
 
+def press_once(session: requests.Session, api: str, key: str, tenant: str, phase: Phase) -> None:
+    """One press; its receipt goes into the phase (a failed press is a figure, not a crash of the benchmark)."""
+    sid = f"{tenant}-{uuid.uuid4().hex[:12]}"
+    sent = time.time()
+    try:
+        answer = session.post(
+            f"{api}/v1/tickets", json=body(sid), headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        if answer.status_code != 202:
+            raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
+        with phase.lock:
+            phase.presses.append(Press(tenant, sid, answer.json()["receipt"], sent))
+    except Exception as exc:
+        with phase.lock:
+            phase.errors.append(f"{tenant}: {exc}")
+
+
 def _presser(
     api: str, key: str, tenant: str, interval_s: float, until: float, phase: Phase, stop: threading.Event
 ) -> Callable[[], None]:
     def run() -> None:
         session = requests.Session()
-        n = 0
         next_at = time.monotonic()
         while not stop.is_set() and next_at < until:
             stop.wait(max(0.0, next_at - time.monotonic()))
-            sid = f"{tenant}-{uuid.uuid4().hex[:12]}"
-            sent = time.time()
-            try:
-                answer = session.post(
-                    f"{api}/v1/tickets", json=body(sid), headers={"Authorization": f"Bearer {key}"}, timeout=30
-                )
-                if answer.status_code != 202:
-                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
-                with phase.lock:
-                    phase.presses.append(Press(tenant, sid, answer.json()["receipt"], sent))
-            except Exception as exc:  # a failed press is a figure, not a crash of the benchmark
-                with phase.lock:
-                    phase.errors.append(f"{tenant}: {exc}")
-            n += 1
+            press_once(session, api, key, tenant, phase)
             next_at += interval_s
 
     return run
@@ -214,8 +217,11 @@ def _at(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def press_to_ticket(api: str, key: str, presses: list[Press], timeout_s: float) -> dict[str, float]:
-    """Seconds from each press's first timeline event to its 'created' event; waits up to `timeout_s`."""
+def press_to_ticket(
+    api: str, key: str, presses: list[Press], timeout_s: float, created_at: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Seconds from each press's first timeline event to its 'created' event; waits up to `timeout_s`.
+    `created_at` (optional) receives each press's 'created' time (epoch seconds)."""
     session = requests.Session()
     done: dict[str, float] = {}
     deadline = time.monotonic() + timeout_s
@@ -223,15 +229,20 @@ def press_to_ticket(api: str, key: str, presses: list[Press], timeout_s: float) 
         for press in presses:
             if press.sid in done:
                 continue
-            view = session.get(
+            answer = session.get(
                 f"{api}/v1/tickets/{press.sid}",
                 headers={"Authorization": f"Bearer {key}", "X-Receipt": press.receipt},
                 timeout=30,
-            ).json()
+            )
+            if answer.status_code != 200:  # a slow status read (the machine is loaded) is asked again
+                continue
+            view = answer.json()
             events = view.get("timeline") or []
             created = [e for e in events if e.get("event") == "created"]
             if created and events:
                 done[press.sid] = _at(created[0]["at"]) - _at(events[0]["at"])
+                if created_at is not None:
+                    created_at[press.sid] = _at(created[0]["at"])
             elif view.get("status") in {"blocked", "failed"}:
                 raise RuntimeError(f"{press.sid}: {view.get('status')} {view.get('message')}")
         time.sleep(0.5)
