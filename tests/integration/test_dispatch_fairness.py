@@ -104,7 +104,12 @@ def test_the_dispatcher_defers_a_tenant_holding_its_share_and_serves_the_others(
     [again] = boto3.client("sqs").receive_message(
         QueueUrl=aws_env["WORK_QUEUE_URL"], MessageSystemAttributeNames=["MessageGroupId"], WaitTimeSeconds=2
     )["Messages"]
-    assert json.loads(again["Body"]) == {"kind": "submission", "tenant_id": "noisy", "submission_id": "noisy-0001"}
+    assert json.loads(again["Body"]) == {
+        "kind": "submission",
+        "tenant_id": "noisy",
+        "submission_id": "noisy-0001",
+        "deferrals": 1,
+    }
     assert again["Attributes"]["MessageGroupId"] == "noisy"
     # The invocation gave its own leases back: quiet can take all of its slots again
     assert all(leases.try_acquire("quiet", time.time() + 60) for _ in range(leases.slots))
