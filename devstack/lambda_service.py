@@ -90,15 +90,18 @@ MEMORY_CHECK_S = 0.1
 for the allocations a function makes)."""
 
 
-def tree_memory_bytes(pid: int) -> int:
-    """Resident memory of a worker and every process it started (an upper bound: shared pages count in each)."""
+def _process_tree(pid: int) -> list[psutil.Process]:
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return []
+
+
+def tree_memory_bytes(pid: int) -> int:
+    """Resident memory of a worker and every process it started (an upper bound: shared pages count in each)."""
     rss = 0
-    for proc in procs:
+    for proc in _process_tree(pid):
         with contextlib.suppress(psutil.Error):
             rss += proc.memory_info().rss
     return rss
@@ -106,13 +109,8 @@ def tree_memory_bytes(pid: int) -> int:
 
 def tree_pss_bytes(pid: int) -> int:
     """The same with shared pages counted once (PSS), as the memory cgroup of a Lambda sandbox counts them."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
     total = 0
-    for proc in procs:
+    for proc in _process_tree(pid):
         try:
             with open(f"/proc/{proc.pid}/smaps_rollup", "rb") as f:
                 for line in f:

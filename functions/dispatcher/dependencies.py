@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from helpdesk import env
 from helpdesk.adapters.autotask_clients import KmsClientFactory
 from helpdesk.adapters.bedrock_classifier import BedrockClassifier
 from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
 from helpdesk.adapters.dynamodb_limits import (
-    DEFAULT_HOURLY_BUDGET,
     DynamoBreakerStore,
     DynamoConcurrencyLimiter,
     DynamoTenantLeases,
@@ -28,10 +25,8 @@ from helpdesk.observability import logger, metrics, tenant_metric
 
 ENV = env.load(env.DispatcherEnv)
 QUEUE = SqsWorkQueue(ENV.work_queue_url)
-# Optional knobs (not in template.yaml's required env): the share of Autotask's 10,000 requests/hour per
-# database this service may use, and the queue's maxReceiveCount (to tell the user on the last attempt).
-HOURLY_BUDGET = int(os.environ.get("AUTOTASK_HOURLY_BUDGET", DEFAULT_HOURLY_BUDGET))
-MAX_RECEIVE_COUNT = int(os.environ.get("WORK_QUEUE_MAX_RECEIVE_COUNT", "8"))
+HOURLY_BUDGET = ENV.autotask_hourly_budget
+MAX_RECEIVE_COUNT = ENV.work_queue_max_receive_count
 
 
 def _metric(name: str, value: float) -> None:

@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from helpdesk.adapters.dynamodb_notifications import DynamoFeedReader
-from helpdesk.intake.service import IntakeError
+from helpdesk.errors import ServiceError
+from helpdesk.http_edge import error_responses
 from helpdesk.notifications.feed import (
     DEFAULT_LIMIT,
     DEVICE_ID_PATTERN,
@@ -25,11 +26,10 @@ from helpdesk.notifications.feed import (
 )
 
 router = Router()
-_ERROR_BODY = "#/components/schemas/ErrorBody"
 _SERVICE: FeedService | None = None
 
 
-class _FeedProblem(IntakeError):
+class _FeedProblem(ServiceError):
     def __init__(self, error: FeedError) -> None:
         super().__init__(error.message, field=error.field)
         self.status = error.status
@@ -61,14 +61,7 @@ def _header(name: str) -> str:
     tags=["notifications"],
     responses={
         200: {"description": "New events, oldest first, and the next cursor"},
-        **{
-            code: {"description": text, "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}}}
-            for code, text in {
-                401: "Missing, unknown or revoked button key",
-                403: "The tenant is disabled (`tenant_disabled`)",
-                404: "None of the receipts belongs to a submission of this tenant",
-            }.items()
-        },
+        **error_responses(401, 403, 404, 422),
     },
     security=[{"bearerAuth": []}],
 )

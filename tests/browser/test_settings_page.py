@@ -121,6 +121,10 @@ def test_rules_with_a_syntax_error_show_it_at_its_line_and_are_not_saved(
     assert api(devstack, demo, "/rules")["version"] == before + 1
     assert page.locator("#gutter span.bad").count() == 0
     shot(page, "05-rules-saved")
+    # And another section saves right after on the same page, without a false "changed by someone else"
+    page.locator("#save-defaults").click()
+    page.locator("#defaults-status").filter(has_text="Saved").wait_for()
+    assert "someone else" not in page.locator("#defaults-status").inner_text()
 
 
 def test_button_key_is_shown_once_and_callout_url_is_displayed(page: Any, demo: dict[str, str]) -> None:

@@ -39,3 +39,19 @@ def test_layer_carries_what_the_functions_import() -> None:
         line.split("==")[0] for line in (ROOT / "layers/core/requirements.txt").read_text().splitlines() if "==" in line
     }
     assert {"aws-lambda-powertools", "pydantic", "requests", "google-re2", "boto3"} <= pinned
+
+
+def test_every_function_declares_it_has_no_dependencies_of_its_own() -> None:
+    """`sam build` warned "requirements.txt file not found" once per function: each has an empty one (the
+    dependencies are the CoreLayer's), so the build is quiet and no function bundles a second copy."""
+    from samcli.yamlhelper import yaml_parse
+
+    root = Path(__file__).resolve().parents[2]
+    template = yaml_parse((root / "template.yaml").read_text())
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        requirements = root / resource["Properties"]["CodeUri"] / "requirements.txt"
+        assert requirements.is_file(), f"{name}: no {requirements.relative_to(root)}"
+        lines = [line for line in requirements.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        assert lines == [], f"{name}: dependencies belong in the layer, not {requirements.relative_to(root)}"

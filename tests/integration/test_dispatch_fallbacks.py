@@ -171,3 +171,17 @@ def test_a_refused_create_then_a_lost_answer_still_makes_one_ticket(world: World
     assert _drive(world, "sub-refusedrop-1") is Outcome.CREATED
     [ticket] = world.ticket_for("sub-refusedrop-1")
     assert len(ticket["notes"]) == 1 and ticket["priority"] == PRIORITY["Urgent"]
+
+
+def test_two_bad_fields_are_both_fixed_in_the_one_retry(world: World) -> None:
+    # Autotask names only the missing priority; the unknown work type would be refused next
+    world.sim.set_picklist_default("demo", "priority", None)
+    world.add_tenant(defaults=NO_PRIORITY.model_copy(update={"worktype": 12345}))
+    world.submit("sub-twobad-0001")
+    assert world.create(world.work("sub-twobad-0001")) is Outcome.CREATED
+    [ticket] = world.ticket_for("sub-twobad-0001")
+    assert ticket["priority"] == PRIORITY["Urgent"] and ticket.get("billingCodeID") is None
+    note = _note(world, "sub-twobad-0001")
+    assert '"priority is required."' in note
+    assert "work type 12345: checked after Autotask refused the ticket: 12345 is not an active work type" in note
+    assert world.sim.request_count("POST /V1.0/Tickets") == 2

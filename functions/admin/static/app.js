@@ -372,12 +372,16 @@
 
   $("save-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     const body = { source: source.value, note: $("rules-note").value };
+    const held = settings && settings.revision;  // the settings revision the other sections will save against
     let saved;
     try { saved = await api("POST", "/rules", body); } catch (e) {
       if (e.status !== 409 || !e.body || e.body.error !== "rules_fail_on_replay") throw e;
       saved = await confirmFailingRules(body, e.body);  // the replay in a dialog: cancel, or save anyway
       if (!saved) return;
     }
+    // Activating rules changes the tenant's revision. Only our own save happened in between (held + 1): keep the
+    // other sections in step, so saving defaults next is no false conflict; a change by someone else still is.
+    if (settings && held !== undefined && saved.settings_revision === held + 1) settings.revision = saved.settings_revision;
     if (saved.replay) showReplay($("rules-replay"), saved.replay);
     showProblems([], []);
     dirty.delete("rules");

@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.autotask.models import AtFieldInfo
 from helpdesk.autotask.picklists import TicketPicklists
-from helpdesk.domain.refusals import Refusal, parse_refusal, repair_fields
+from helpdesk.domain.refusals import Refusal, parse_refusal, precheck, repair_fields
 from helpdesk.domain.tenant import TicketDefaults
 
 
@@ -113,3 +113,10 @@ def test_a_replaced_issue_drops_its_sub_issue() -> None:
     )
     assert repair is not None and repair.fields == {}  # optional, no default: dropped with its sub-issue
     assert repair.errors[1] == "sub-issue: left empty because its issue was refused."
+
+
+def test_after_a_refusal_every_other_field_that_would_be_refused_is_found() -> None:
+    fields = {"priority": 4, "queueID": 10, "issueType": 4, "billingCodeID": 99}
+    found = precheck(fields, PICKLISTS, lambda: [7])
+    assert [(r.field, r.checked) for r in found] == [("priority", True), ("billingCodeID", True)]
+    assert found[0].message == "4 is not an active value for priority"

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
-from helpdesk.domain.refusals import Repair, parse_refusal, repair_fields
+from helpdesk.domain.refusals import Repair, parse_refusal, precheck, repair_fields
 from helpdesk.domain.rules import (
     READ_WRITE_VARIABLES,
     Classification,
@@ -635,12 +635,19 @@ class CreateTicket:
         if not repairable or not refusals:
             return None
         self._check_time()
+        work_types: list[int] | None = None
 
         def active_work_types() -> list[int]:
-            return [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+            nonlocal work_types
+            if work_types is None:
+                work_types = [int(row["id"]) for row in client.billing_codes() if row.get("id") is not None]
+            return work_types
 
+        picklists = client.ticket_picklists()
+        named = {r.field for r in refusals}
+        more = [r for r in precheck(fields, picklists, active_work_types) if r.field not in named]
         return repair_fields(
-            fields, refusals, client.ticket_picklists(), tenant.defaults, active_work_types=active_work_types
+            fields, [*refusals, *more], picklists, tenant.defaults, active_work_types=active_work_types
         )
 
     def _publish_internal(self, client: AutotaskPort, tenant_id: str) -> int:

@@ -67,11 +67,33 @@ class RefusalPicklists(Protocol):
 
 @dataclass(frozen=True)
 class Refusal:
-    """One field Autotask named in its refusal: `missing` (required, not sent) or not acceptable."""
+    """One field Autotask named in its refusal: `missing` (required, not sent) or not acceptable.
+    `checked`: not named by Autotask but found not active when its refusal was read (see `precheck`)."""
 
     field: str
     missing: bool
     message: str
+    checked: bool = False
+
+
+def precheck(
+    fields: dict[str, Any], picklists: RefusalPicklists, active_work_types: Callable[[], list[int]]
+) -> list[Refusal]:
+    """The other fields of a refused create that would be refused next: picklist values not active (any more)
+    and a work type that is not an active one. Autotask may name one problem per answer, and the create is
+    retried only once, so everything that can be checked is fixed in that one retry."""
+    out: list[Refusal] = []
+    for field in PICKLIST_FIELDS:
+        value = fields.get(field)
+        if value is None or isinstance(value, bool) or not isinstance(value, int):
+            continue
+        parent = fields.get("issueType") if field == "subIssueType" else None
+        if picklists.resolve(field, value, parent) is None:
+            out.append(Refusal(field, False, f"{value} is not an active value for {field}", checked=True))
+    code = fields.get("billingCodeID")
+    if isinstance(code, int) and not isinstance(code, bool) and code not in active_work_types():
+        out.append(Refusal("billingCodeID", False, f"{code} is not an active work type", checked=True))
+    return out
 
 
 def parse_refusal(messages: Sequence[str]) -> tuple[list[Refusal], bool]:
@@ -128,7 +150,11 @@ def repair_fields(
     for refusal in sorted(refusals, key=lambda r: r.field == "subIssueType"):  # issue before its sub-issue
         field, sent = refusal.field, fields.get(refusal.field)
         required = refusal.missing or field in ALWAYS_REQUIRED
-        why = f'Autotask refused the ticket: "{refusal.message}"'
+        why = (
+            f"checked after Autotask refused the ticket: {refusal.message}"
+            if refusal.checked
+            else f'Autotask refused the ticket: "{refusal.message}"'
+        )
         if field in PICKLIST_FIELDS:
             attr, human = PICKLIST_FIELDS[field]
             parent = out.get("issueType") if field == "subIssueType" else None
