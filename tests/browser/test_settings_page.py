@@ -173,3 +173,27 @@ def test_the_admin_chooses_what_a_press_gets_when_the_rules_fail(
     page.locator("#save-rules-on-error").click()
     page.locator("#rules-on-error-status").filter(has_text="Saved").wait_for()
     assert api(devstack, demo, "/settings")["rules_on_error"] == "create"
+
+
+def test_notification_templates_show_a_preview_and_warn_of_unknown_keywords_before_saving(
+    page: Any, devstack: Any, demo: dict[str, str]
+) -> None:
+    sign_in(page, demo)
+    before = api(devstack, demo, "/settings")["notifications"]["templates"]
+    template = page.locator("#template-created")
+    # When the admin types a template with a misspelt keyword
+    template.fill("Ticket __ticket_numbr__ was created for __ticket_fname__")
+    # Then, before saving, the warning names it and the preview shows sample values for the real keywords
+    warning = page.locator("#preview-warning-created")
+    warning.filter(has_text="__ticket_numbr__").wait_for()
+    assert "Unknown keyword" in warning.inner_text()
+    assert "for Alice" in page.locator("#preview-created").inner_text()
+    # And saving asks first; declining saves nothing
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#save-notifications").click()
+    page.locator("#notifications-status").filter(has_text="Not saved").wait_for()
+    assert api(devstack, demo, "/settings")["notifications"]["templates"] == before
+    # When it is fixed, the warning goes and the preview shows the sample ticket number
+    template.fill("Ticket __ticket_number__ was created for __ticket_fname__")
+    expect(warning).to_be_hidden()
+    assert page.locator("#preview-created").inner_text() == "Preview: Ticket T20261126.0042 was created for Alice"
