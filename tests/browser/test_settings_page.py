@@ -197,3 +197,18 @@ def test_notification_templates_show_a_preview_and_warn_of_unknown_keywords_befo
     template.fill("Ticket __ticket_number__ was created for __ticket_fname__")
     expect(warning).to_be_hidden()
     assert page.locator("#preview-created").inner_text() == "Preview: Ticket T20261126.0042 was created for Alice"
+
+
+def test_the_page_fits_a_390_px_phone_screen_without_sideways_scrolling(page: Any, demo: dict[str, str]) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, demo)
+    page.locator("#picklists-status").filter(has_text="Options loaded").wait_for()
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('#app *')]
+              .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > 391; })
+              .filter((e) => !e.closest('table, .editor, dialog'))
+              .slice(0, 10).map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
+    )
+    assert too_wide == [], too_wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "10-phone-390px")
