@@ -1,4 +1,6 @@
-"""Dependencies of the dispatcher, built once per execution environment (cold start)."""
+"""The dispatcher's composition root: its adapters and use cases, built once per execution environment (cold
+start) from the validated environment. Per invocation, only what Lambda's context gives changes (DEPS.lease,
+DEPS.time_left)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from helpdesk.adapters.dynamodb_limits import (
     DynamoConcurrencyLimiter,
     DynamoTenantLeases,
 )
+from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
@@ -21,6 +24,7 @@ from helpdesk.dispatch import router
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
 from helpdesk.dispatch.fairness import slots_for
+from helpdesk.dispatch.sync import SyncTicket
 from helpdesk.observability import logger, metrics, tenant_metric
 
 ENV = env.load(env.DispatcherEnv)
@@ -66,12 +70,7 @@ DEPS = DispatchDeps(
 
 
 def wire() -> None:
-    """Register the use cases with the router (sync work joins when its use case exists)."""
+    """Register the use cases with the router, once per execution environment."""
     router.register("submission", CreateTicket(DEPS))
-    try:
-        from helpdesk.dispatch import sync  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return
-    build = getattr(sync, "build", None)
-    if callable(build):
-        router.register("sync", build(DEPS))
+    states = DynamoSyncStates(ENV.submissions_table, retention_days=ENV.submission_retention_days)
+    router.register("sync", SyncTicket(DEPS, states))

@@ -1,4 +1,4 @@
-"""GET /v1/notifications: the button agent's notification feed (included by routes.py).
+"""GET /v1/notifications: the button agent's notification feed (routes.py includes this router).
 
 Authentication (the button key) runs in routes.py's middleware like for every other route; this module only
 reads the receipts / device id, then helpdesk.notifications.feed.FeedService does the rest.
@@ -12,9 +12,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from dependencies import FEED, TENANTS
 
-from helpdesk.adapters.dynamodb_notifications import DynamoFeedReader
-from helpdesk.errors import ServiceError
+from helpdesk.domain.tenant import Credential
+from helpdesk.errors import ServiceError, Unauthorized
 from helpdesk.http_edge import error_responses
 from helpdesk.notifications.feed import (
     DEFAULT_LIMIT,
@@ -22,11 +23,9 @@ from helpdesk.notifications.feed import (
     MAX_LIMIT,
     FeedAnswer,
     FeedError,
-    FeedService,
 )
 
 router = Router()
-_SERVICE: FeedService | None = None
 
 
 class _FeedProblem(ServiceError):
@@ -34,15 +33,6 @@ class _FeedProblem(ServiceError):
         super().__init__(error.message, field=error.field)
         self.status = error.status
         self.code = error.code
-
-
-def _service() -> FeedService:
-    global _SERVICE
-    if _SERVICE is None:
-        import routes
-
-        _SERVICE = FeedService(DynamoFeedReader(routes.ENV.submissions_table))
-    return _SERVICE
 
 
 def _header(name: str) -> str:
@@ -69,10 +59,10 @@ def notifications(
     since: Annotated[str | None, Query(max_length=4000, description="The `cursor` of the previous answer")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Events per answer")] = DEFAULT_LIMIT,
 ) -> Response[FeedAnswer]:
-    import routes
-
-    credential = routes.authenticate()
-    tenant = routes.TENANTS.get(credential.tenant_id)
+    credential = router.context.get("credential")  # routes.py's guard authenticated the key before this runs
+    if not isinstance(credential, Credential):
+        raise Unauthorized("Send the tenant's button key as `Authorization: Bearer hbk_...`.")
+    tenant = TENANTS.get(credential.tenant_id)
     if tenant is None or not tenant.active:
         raise _FeedProblem(FeedError(404, "not_found", "No such tenant."))
     receipts = [r.strip() for r in _header("X-Receipt").split(",") if r.strip()]
@@ -82,7 +72,7 @@ def notifications(
             FeedError(422, "validation_error", "X-Device-Id must be 8-64 of [A-Za-z0-9_-].", "X-Device-Id")
         )
     try:
-        answer = _service().read(tenant, receipts=receipts, device_id=device_id, since=since, limit=limit)
+        answer = FEED.read(tenant, receipts=receipts, device_id=device_id, since=since, limit=limit)
     except FeedError as exc:
         raise _FeedProblem(exc) from None
     return Response(

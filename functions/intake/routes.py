@@ -16,13 +16,11 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from dependencies import ENV, SERVICE, TENANTS
+from feed import router as feed_router
 from pydantic import BaseModel, Field
 
-from helpdesk import aws, env
-from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
-from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
-from helpdesk.adapters.s3 import S3AttachmentStore, inline_key, upload_key
-from helpdesk.adapters.sqs import SqsWorkQueue
+from helpdesk import aws
 from helpdesk.domain.submission import (
     SUBMISSION_ID_PATTERN,
     SubmissionRequest,
@@ -33,16 +31,8 @@ from helpdesk.domain.submission import (
 from helpdesk.domain.tenant import Credential, CredentialKind
 from helpdesk.errors import Malformed, NotFound, ServiceError, TenantDisabled, Unauthorized, UnsupportedMediaType
 from helpdesk.http_edge import bearer_token, document_errors, error_response, error_responses, invalid_request
-from helpdesk.intake.service import IntakeService
 from helpdesk.observability import logger, metrics
 
-ENV = env.load(env.IntakeEnv)
-TENANTS = DynamoTenantRepository(ENV.tenants_table)
-SUBMISSIONS = DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days)
-STORE = S3AttachmentStore(ENV.attachments_bucket)
-SERVICE = IntakeService(
-    SUBMISSIONS, STORE, SqsWorkQueue(ENV.work_queue_url), inline_key=inline_key, upload_key=upload_key, signer=STORE
-)
 PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json"}
 REALM = "helpdesk-buttons"
 API_TITLE = "Helpdesk Buttons: button agent API"
@@ -246,17 +236,5 @@ def openapi_document() -> str:
     return json.dumps(spec, indent=2, sort_keys=True) + "\n"
 
 
-# ------------------------------------------------------------------------------------------ optional routes
-def _include_optional_routes() -> None:
-    """Routes other parts of the service contribute to this API (e.g. GET /v1/notifications in feed.py).
-
-    Such a module defines `router = Router()` and may call `routes.authenticate()` inside its handlers."""
-    try:
-        import feed  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        return
-    app.include_router(feed.router)
-
-
-authenticate = _credential
-_include_optional_routes()
+# ------------------------------------------------------------------------------------------ more routes
+app.include_router(feed_router)  # GET /v1/notifications

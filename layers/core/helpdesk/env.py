@@ -43,7 +43,6 @@ class CalloutEnv(FunctionEnv):
     submissions_table: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)  # kms:Decrypt of the tenant's webhook HMAC secret
-    submission_retention_days: int = Field(default=90, ge=1)
     # Optional (not in template.yaml): the window in which callouts for one ticket collapse into one sync.
     notify_collapse_seconds: int = Field(default=COLLAPSE_SECONDS, ge=0, le=600)
 
