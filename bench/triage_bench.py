@@ -17,16 +17,14 @@ import logging
 import os
 import statistics
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
-
-from devstack.bedrock import BedrockEmulator, score_all
+from devstack.bedrock import StandInServer, score_all
+from devstack.client_env import pointed_at
 from helpdesk import aws
 from helpdesk.adapters.bedrock_classifier import BedrockClassifier
 from helpdesk.domain.rules import Classification, ClassificationRequest
@@ -110,21 +108,6 @@ def histogram(scores: list[int]) -> str:
     return "  ".join(f"{lo}-{hi}: {sum(lo <= s <= hi for s in scores):3d}" for lo, hi in BUCKETS)
 
 
-class _StandIn:
-    def __init__(self) -> None:
-        self.server = make_server("127.0.0.1", 0, BedrockEmulator(), threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
 def _report(label: str, m: dict[str, Any], baseline: dict[str, Any], model: str) -> None:
     print(f"{label}: {m['n']} messages, {len(set(r for r in m['labels']))} categories, model {model}")
     print(
@@ -168,24 +151,15 @@ def main() -> int:
         measured = evaluate(rows, categories, BedrockClassifier(model).classify)
         _report("Amazon Bedrock", measured, baseline, model)
         return 0
-    saved = {
-        k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    }
-    with _StandIn() as url:
-        os.environ.update(
-            AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
-        )
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        aws.client.cache_clear()
-        try:
+    with StandInServer() as stand_in:
+        env = {
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": stand_in.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+        with pointed_at(env):
             measured = evaluate(rows, categories, BedrockClassifier(model).classify)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            aws.client.cache_clear()
     direct = evaluate(
         rows,
         categories,

@@ -256,6 +256,28 @@ class BedrockEmulator:
         return [raw]
 
 
+class StandInServer:
+    """A BedrockEmulator on a free 127.0.0.1 port, in a daemon thread (benchmarks and in-process tests; the
+    devstack itself serves it like its other endpoints)."""
+
+    def __init__(self, emulator: BedrockEmulator | None = None) -> None:
+        from werkzeug.serving import make_server
+
+        self.emulator = emulator or BedrockEmulator()
+        self._server = make_server("127.0.0.1", 0, self.emulator, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="bedrock-stand-in", daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> StandInServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
 def _error(start_response: Callable[..., Any], status: int, kind: str, message: str) -> list[bytes]:
     raw = json.dumps({"message": message}).encode()
     reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 429: "Too Many Requests"}

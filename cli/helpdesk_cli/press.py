@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from helpdesk_cli.agent.client import AgentClient, AgentError, NotFoundError, UnreachableError
+from helpdesk_cli.agent.diagnostics import ScreenshotUnavailable, diagnostic_report, take_screenshot
 from helpdesk_cli.agent.exitcodes import ExitCode
 from helpdesk_cli.agent.facts import MachineFacts, collect_machine_facts
 from helpdesk_cli.agent.files import LocalFile, Mode, load_attachments, plan_attachments
@@ -54,6 +55,8 @@ class PressOptions:
     max_watch_seconds: float | None = None  # tests bound the watch; people end it with Ctrl-C
     as_json: bool = False
     dry_run: bool = False
+    diagnostics: bool = False  # attach a plain-text diagnostic report of this machine
+    screenshot: bool = False  # attach a screenshot where the platform has a capture tool
 
 
 def new_submission_id() -> str:
@@ -196,6 +199,14 @@ def press(
     accepted = False
     try:
         files = load_attachments(opts.attachments)
+        if opts.screenshot:
+            try:
+                files.append(take_screenshot())
+                progress.line("  Screenshot attached.")
+            except ScreenshotUnavailable as exc:
+                err.write(f"helpdesk press: {exc}; sending the request without it\n")
+        if opts.diagnostics:
+            files.append(diagnostic_report())
         facts = facts or collect_machine_facts()
         if opts.dry_run:
             refs: list[dict[str, Any]] = [
@@ -307,6 +318,17 @@ def register(subparsers: Any) -> None:
     what.add_argument(
         "--attach", action="append", default=[], metavar="FILE", help="a file to attach (repeatable; 6 MB each)"
     )
+    what.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="attach a plain-text report of this machine (OS, uptime, disks, memory, network, top processes)",
+    )
+    what.add_argument(
+        "--screenshot",
+        action="store_true",
+        help="attach a screenshot (Linux: gnome-screenshot/grim/spectacle/scrot/import; macOS: screencapture); "
+        "says so and goes on without one where none works",
+    )
     what.add_argument("--submission-id", help="reuse an id to retry a press safely (default: a new one)")
     what.add_argument("--device-id", default=os.environ.get("HELPDESK_DEVICE_ID"), help="[HELPDESK_DEVICE_ID]")
     after = parser.add_argument_group("after sending")
@@ -358,6 +380,8 @@ def run(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         as_json=args.json,
         dry_run=args.dry_run,
+        diagnostics=args.diagnostics,
+        screenshot=args.screenshot,
     )
     policy = RetryPolicy(max_elapsed=max(args.retry_for, 0.0))
     client = AgentClient(args.api_url or "http://invalid", args.key or "", policy=policy, timing=Timing())

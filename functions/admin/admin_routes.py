@@ -19,7 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk import env
-from helpdesk.admin.errors import AdminError, error_body
 from helpdesk.admin.presses import OutcomeSummary, PressDetail, PressPage
 from helpdesk.admin.replay import RulesReplay
 from helpdesk.admin.service import (
@@ -34,6 +33,8 @@ from helpdesk.admin.service import (
     WebhookView,
 )
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
+from helpdesk.errors import Malformed, NotFound, ServiceError
+from helpdesk.http_edge import bearer_token, document_errors, error_response, invalid_request
 from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.AdminEnv)
@@ -46,6 +47,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+# What any admin route can answer besides its success: a body nested too deeply, no/bad token, disabled tenant, unknown id or route, a
+# conflict (revision, not configured), validation, a body over the API's size limit, Autotask/rules failing.
+ADMIN_REFUSALS = (400, 401, 403, 404, 409, 413, 422, 502)
 
 app = APIGatewayRestResolver(enable_validation=True)
 _service: AdminService | None = None
@@ -88,16 +93,10 @@ def use_service(replacement: AdminService | None) -> None:
 
 
 # ---------------------------------------------------------------------- auth, errors, logging
-def _bearer() -> str | None:
-    header = app.current_event.headers.get("Authorization") or app.current_event.headers.get("authorization") or ""
-    scheme, _, token = header.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     path = app.current_event.path
     if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
-        tenant, credential = service().authenticate(_bearer())
+        tenant, credential = service().authenticate(bearer_token(app.current_event.headers))
         app.append_context(tenant_id=tenant.tenant_id, author=credential.label or credential.credential_id)
         logger.append_keys(tenant_id=tenant.tenant_id)
     response = next_middleware(app)
@@ -120,23 +119,16 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     )
 
 
-@app.exception_handler(AdminError)
-def _admin_error(exc: AdminError) -> Response[str]:
+@app.exception_handler(ServiceError)
+def _refused(exc: ServiceError) -> Response[str]:
     logger.info("admin request refused", extra={"status": exc.status, "error": exc.code})
-    headers = {"WWW-Authenticate": 'Bearer realm="admin"'} if exc.status == 401 else None
-    return _json(exc.status, error_body(exc), headers)
+    return error_response(exc, realm="admin", headers=SECURITY_HEADERS)
 
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
-    """422 naming each bad field; the submitted values are never echoed (one may be the API key)."""
-    fields = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid value"))})
-    first = fields[0] if fields else {"field": "body", "message": "invalid request"}
-    message = f"{first['field']}: {first['message']}" if fields else "The request body is not valid JSON."
-    return _json(422, {"error": "validation_error", "message": message, "fields": fields})
+    """422 naming each bad field in words; the submitted values are never echoed (one may be the API key)."""
+    return _refused(invalid_request(exc.errors()))
 
 
 @app.exception_handler(RecursionError)
@@ -145,15 +137,15 @@ def _too_deep(exc: RecursionError) -> Response[str]:
     path = app.current_event.path
     if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
         try:
-            service().authenticate(_bearer())
-        except AdminError as err:
-            return _admin_error(err)
-    return _json(400, {"error": "malformed", "message": "The body is nested too deeply to be a request."})
+            service().authenticate(bearer_token(app.current_event.headers))
+        except ServiceError as err:
+            return _refused(err)
+    return _refused(Malformed("The body is nested too deeply to be a request."))
 
 
 @app.not_found
 def _not_found(exc: NotFoundError) -> Response[str]:
-    return _json(404, {"error": "not_found", "message": "No such route."})
+    return _refused(NotFound("No such route."))
 
 
 def tenant_id() -> str:
@@ -472,7 +464,8 @@ def openapi() -> Response[str]:
 
 @cache
 def openapi_json() -> str:
-    return app.get_openapi_json_schema(title="Helpdesk Buttons admin API", version="1.0.0")
+    spec = json.loads(app.get_openapi_json_schema(title="Helpdesk Buttons admin API", version="1.0.0"))
+    return json.dumps(document_errors(spec, ADMIN_REFUSALS, public=PUBLIC_API_PATHS))
 
 
 # ---------------------------------------------------------------------- settings page

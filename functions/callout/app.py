@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -23,12 +22,11 @@ from helpdesk.adapters.dynamodb_notifications import DynamoSyncMarkers
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
 from helpdesk.adapters.sqs import SqsWorkQueue
-from helpdesk.notifications.receive import COLLAPSE_SECONDS, Answer, NotificationReceiver
+from helpdesk.notifications.receive import Answer, NotificationReceiver
 from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.CalloutEnv)
-# Optional knob (not in template.yaml's required env): the collapse window for bursts of notifications.
-COLLAPSE = max(0, min(600, int(os.environ.get("NOTIFY_COLLAPSE_SECONDS", COLLAPSE_SECONDS))))
+COLLAPSE = ENV.notify_collapse_seconds
 
 
 def _metric(name: str, value: float) -> None:

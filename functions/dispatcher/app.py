@@ -92,13 +92,13 @@ def _defer(records: list[dict[str, Any]], batch_deferred: list[tuple[int, Submis
     """Send the over-share records again (short delay); the message ids that could not be re-sent."""
     if not batch_deferred:
         return []
-    delay = defer_seconds()
-    unsent = QUEUE.send_batch([work for _, work in batch_deferred], delay_seconds=delay)
+    delays = [defer_seconds(work.deferrals - 1) for _, work in batch_deferred]
+    unsent = QUEUE.send_batch([work for _, work in batch_deferred], delay_seconds=delays)
     metrics.add_metric(name="DeferredForFairness", unit="Count", value=len(batch_deferred) - len(unsent))
     stuck = []
     for position in unsent:  # not re-sent: give them back to the queue instead (a receive, but nothing lost)
         record = records[batch_deferred[position][0]]
-        QUEUE.retry_later(str(record["receiptHandle"]), delay)
+        QUEUE.retry_later(str(record["receiptHandle"]), delays[position])
         stuck.append(str(record["messageId"]))
     return stuck
 

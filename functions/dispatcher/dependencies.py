@@ -1,19 +1,19 @@
-"""Dependencies of the dispatcher, built once per execution environment (cold start)."""
+"""The dispatcher's composition root: its adapters and use cases, built once per execution environment (cold
+start) from the validated environment. Per invocation, only what Lambda's context gives changes (DEPS.lease,
+DEPS.time_left)."""
 
 from __future__ import annotations
-
-import os
 
 from helpdesk import env
 from helpdesk.adapters.autotask_clients import KmsClientFactory
 from helpdesk.adapters.bedrock_classifier import BedrockClassifier
 from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
 from helpdesk.adapters.dynamodb_limits import (
-    DEFAULT_HOURLY_BUDGET,
     DynamoBreakerStore,
     DynamoConcurrencyLimiter,
     DynamoTenantLeases,
 )
+from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
 from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
 from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
 from helpdesk.adapters.kms import KmsSecretBox
@@ -24,14 +24,13 @@ from helpdesk.dispatch import router
 from helpdesk.dispatch.breaker import TenantBreaker
 from helpdesk.dispatch.create_ticket import CreateTicket, DispatchDeps
 from helpdesk.dispatch.fairness import slots_for
+from helpdesk.dispatch.sync import SyncTicket
 from helpdesk.observability import logger, metrics, tenant_metric
 
 ENV = env.load(env.DispatcherEnv)
 QUEUE = SqsWorkQueue(ENV.work_queue_url)
-# Optional knobs (not in template.yaml's required env): the share of Autotask's 10,000 requests/hour per
-# database this service may use, and the queue's maxReceiveCount (to tell the user on the last attempt).
-HOURLY_BUDGET = int(os.environ.get("AUTOTASK_HOURLY_BUDGET", DEFAULT_HOURLY_BUDGET))
-MAX_RECEIVE_COUNT = int(os.environ.get("WORK_QUEUE_MAX_RECEIVE_COUNT", "8"))
+HOURLY_BUDGET = ENV.autotask_hourly_budget
+MAX_RECEIVE_COUNT = ENV.work_queue_max_receive_count
 
 
 def _metric(name: str, value: float) -> None:
@@ -71,12 +70,7 @@ DEPS = DispatchDeps(
 
 
 def wire() -> None:
-    """Register the use cases with the router (sync work joins when its use case exists)."""
+    """Register the use cases with the router, once per execution environment."""
     router.register("submission", CreateTicket(DEPS))
-    try:
-        from helpdesk.dispatch import sync  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return
-    build = getattr(sync, "build", None)
-    if callable(build):
-        router.register("sync", build(DEPS))
+    states = DynamoSyncStates(ENV.submissions_table, retention_days=ENV.submission_retention_days)
+    router.register("sync", SyncTicket(DEPS, states))

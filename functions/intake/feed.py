@@ -1,4 +1,4 @@
-"""GET /v1/notifications: the button agent's notification feed (included by routes.py).
+"""GET /v1/notifications: the button agent's notification feed (routes.py includes this router).
 
 Authentication (the button key) runs in routes.py's middleware like for every other route; this module only
 reads the receipts / device id, then helpdesk.notifications.feed.FeedService does the rest.
@@ -12,37 +12,27 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from dependencies import FEED, TENANTS
 
-from helpdesk.adapters.dynamodb_notifications import DynamoFeedReader
-from helpdesk.intake.service import IntakeError
+from helpdesk.domain.tenant import Credential
+from helpdesk.errors import ServiceError, Unauthorized
+from helpdesk.http_edge import error_responses
 from helpdesk.notifications.feed import (
     DEFAULT_LIMIT,
     DEVICE_ID_PATTERN,
     MAX_LIMIT,
     FeedAnswer,
     FeedError,
-    FeedService,
 )
 
 router = Router()
-_ERROR_BODY = "#/components/schemas/ErrorBody"
-_SERVICE: FeedService | None = None
 
 
-class _FeedProblem(IntakeError):
+class _FeedProblem(ServiceError):
     def __init__(self, error: FeedError) -> None:
         super().__init__(error.message, field=error.field)
         self.status = error.status
         self.code = error.code
-
-
-def _service() -> FeedService:
-    global _SERVICE
-    if _SERVICE is None:
-        import routes
-
-        _SERVICE = FeedService(DynamoFeedReader(routes.ENV.submissions_table))
-    return _SERVICE
 
 
 def _header(name: str) -> str:
@@ -61,14 +51,7 @@ def _header(name: str) -> str:
     tags=["notifications"],
     responses={
         200: {"description": "New events, oldest first, and the next cursor"},
-        **{
-            code: {"description": text, "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}}}
-            for code, text in {
-                401: "Missing, unknown or revoked button key",
-                403: "The tenant is disabled (`tenant_disabled`)",
-                404: "None of the receipts belongs to a submission of this tenant",
-            }.items()
-        },
+        **error_responses(401, 403, 404, 422),
     },
     security=[{"bearerAuth": []}],
 )
@@ -76,10 +59,10 @@ def notifications(
     since: Annotated[str | None, Query(max_length=4000, description="The `cursor` of the previous answer")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Events per answer")] = DEFAULT_LIMIT,
 ) -> Response[FeedAnswer]:
-    import routes
-
-    credential = routes.authenticate()
-    tenant = routes.TENANTS.get(credential.tenant_id)
+    credential = router.context.get("credential")  # routes.py's guard authenticated the key before this runs
+    if not isinstance(credential, Credential):
+        raise Unauthorized("Send the tenant's button key as `Authorization: Bearer hbk_...`.")
+    tenant = TENANTS.get(credential.tenant_id)
     if tenant is None or not tenant.active:
         raise _FeedProblem(FeedError(404, "not_found", "No such tenant."))
     receipts = [r.strip() for r in _header("X-Receipt").split(",") if r.strip()]
@@ -89,7 +72,7 @@ def notifications(
             FeedError(422, "validation_error", "X-Device-Id must be 8-64 of [A-Za-z0-9_-].", "X-Device-Id")
         )
     try:
-        answer = _service().read(tenant, receipts=receipts, device_id=device_id, since=since, limit=limit)
+        answer = FEED.read(tenant, receipts=receipts, device_id=device_id, since=since, limit=limit)
     except FeedError as exc:
         raise _FeedProblem(exc) from None
     return Response(

@@ -16,33 +16,25 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from dependencies import ENV, SERVICE, TENANTS
+from feed import router as feed_router
 from pydantic import BaseModel, Field
 
-from helpdesk import aws, env
-from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
-from helpdesk.adapters.dynamodb_tenants import DynamoTenantRepository
-from helpdesk.adapters.s3 import S3AttachmentStore, inline_key, upload_key
-from helpdesk.adapters.sqs import SqsWorkQueue
+from helpdesk import aws
 from helpdesk.domain.submission import (
     SUBMISSION_ID_PATTERN,
-    TOO_LARGE,
     SubmissionRequest,
     SubmissionView,
     SubmitAccepted,
     UploadRequest,
 )
 from helpdesk.domain.tenant import Credential, CredentialKind
-from helpdesk.intake.service import IntakeError, IntakeService
+from helpdesk.errors import Malformed, NotFound, ServiceError, TenantDisabled, Unauthorized, UnsupportedMediaType
+from helpdesk.http_edge import bearer_token, document_errors, error_response, error_responses, invalid_request
 from helpdesk.observability import logger, metrics
 
-ENV = env.load(env.IntakeEnv)
-TENANTS = DynamoTenantRepository(ENV.tenants_table)
-SUBMISSIONS = DynamoSubmissionRepository(ENV.submissions_table, retention_days=ENV.submission_retention_days)
-STORE = S3AttachmentStore(ENV.attachments_bucket)
-SERVICE = IntakeService(
-    SUBMISSIONS, STORE, SqsWorkQueue(ENV.work_queue_url), inline_key=inline_key, upload_key=upload_key, signer=STORE
-)
 PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json"}
+REALM = "helpdesk-buttons"
 API_TITLE = "Helpdesk Buttons: button agent API"
 API_VERSION = "1.0.0"
 
@@ -50,17 +42,6 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 # ------------------------------------------------------------------------------------------ models
-class FieldError(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. contact.email")
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(description="unauthorized | validation_error | too_large | unsupported_media_type | ...")
-    message: str
-    fields: list[FieldError] = Field(default_factory=list)
-
-
 class UploadAnswer(BaseModel):
     upload_id: str
     url: str
@@ -76,54 +57,17 @@ class Health(BaseModel):
     tenants_table: str
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for code, text in {
-        401: "Missing, unknown or revoked button key",
-        403: "The tenant is disabled (`tenant_disabled`); nothing was stored",
-        404: "Unknown submission, or the receipt does not match",
-        409: "The submission id was used for a different request",
-        413: "An attachment or the request is too large",
-        415: "The body is not application/json",
-        422: "Validation failed; `fields` lists every problem",
-    }.items()
-}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
 
 # ------------------------------------------------------------------------------------------ plumbing
-class Unauthorized(Exception):
-    pass
-
-
-class TenantDisabled(Exception):
-    """A known button key of a disabled tenant: refused on every route, nothing stored (403, not 401: the key is
-    right, retrying it will not help)."""
-
-
-class UnsupportedMediaType(Exception):
-    pass
-
-
-def _error(status: int, code: str, message: str, fields: list[FieldError] | None = None) -> Response[Any]:
-    body = ErrorBody(error=code, message=message, fields=fields or [])
-    headers = {"WWW-Authenticate": 'Bearer realm="helpdesk-buttons"'} if status == 401 else None
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump_json(),
-        headers=headers,
-    )
-
-
 def _credential() -> Credential:
     """The caller's button key, resolved against the stored hashes (cached per request)."""
     cached = app.context.get("credential")
     if isinstance(cached, Credential):
         return cached
-    header = app.current_event.headers.get("Authorization") or ""
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(app.current_event.headers)
+    if token is None:
         raise Unauthorized("Send the tenant's button key as `Authorization: Bearer hbk_...`.")
     credential = TENANTS.resolve_credential(CredentialKind.BUTTON_KEY, token)
     if credential is None:
@@ -153,32 +97,22 @@ def _guard(app_: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Res
 app.use(middlewares=[_guard])
 
 
-@app.exception_handler(Unauthorized)
-def _unauthorized(exc: Unauthorized) -> Response[Any]:
-    metrics.add_metric(name="Unauthorized", unit="Count", value=1)
-    return _error(401, "unauthorized", str(exc))
-
-
-@app.exception_handler(TenantDisabled)
-def _disabled(exc: TenantDisabled) -> Response[Any]:
-    metrics.add_metric(name="TenantDisabled", unit="Count", value=1)
-    return _error(403, "tenant_disabled", str(exc))
-
-
-@app.exception_handler(UnsupportedMediaType)
-def _media(exc: UnsupportedMediaType) -> Response[Any]:
-    return _error(415, "unsupported_media_type", str(exc))
+@app.exception_handler(ServiceError)
+def _refused(exc: ServiceError) -> Response[Any]:
+    if isinstance(exc, Unauthorized):
+        metrics.add_metric(name="Unauthorized", unit="Count", value=1)
+    elif isinstance(exc, TenantDisabled):
+        metrics.add_metric(name="TenantDisabled", unit="Count", value=1)
+    return error_response(exc, realm=REALM)
 
 
 @app.exception_handler(RequestUnsupportedContentType)
 def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
     try:
         _credential()
-    except Unauthorized as err:
-        return _unauthorized(err)
-    except TenantDisabled as err:
-        return _disabled(err)
-    return _media(UnsupportedMediaType("Send the body as application/json."))
+    except ServiceError as err:
+        return _refused(err)
+    return _refused(UnsupportedMediaType("Send the body as application/json."))
 
 
 @app.exception_handler(RecursionError)
@@ -186,60 +120,27 @@ def _too_deep(exc: RecursionError) -> Response[Any]:
     """A body nested thousands of levels deep overflows the JSON parser: still the key first, then a 400."""
     try:
         _credential()
-    except Unauthorized as err:
-        return _unauthorized(err)
-    except TenantDisabled as err:
-        return _disabled(err)
+    except ServiceError as err:
+        return _refused(err)
     metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-    return _error(400, "malformed", "The body is nested too deeply to be a request.")
-
-
-@app.exception_handler(IntakeError)
-def _intake_error(exc: IntakeError) -> Response[Any]:
-    fields = [FieldError(field=exc.field, message=exc.message)] if exc.field else []
-    return _error(exc.status, exc.code, exc.message, fields)
+    return _refused(Malformed("The body is nested too deeply to be a request."))
 
 
 @app.exception_handler(NotFoundError)
 def _not_found(exc: NotFoundError) -> Response[Any]:
-    return _error(404, "not_found", "No such resource.")
-
-
-def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header"}:
-        parts = parts[1:]
-    # Discriminated unions add the member name (e.g. "InlineAttachment") to the path: drop it.
-    parts = [p for p in parts if not (p[:1].isupper() and p.isidentifier())]
-    return ".".join(parts) or "body"
-
-
-def _message(error: dict[str, Any]) -> str:
-    text = str(error.get("msg") or error.get("type") or "invalid")
-    return text.removeprefix("Value error, ")
+    return _refused(NotFound("No such resource."))
 
 
 @app.exception_handler(RequestValidationError)
 def _invalid(exc: RequestValidationError) -> Response[Any]:
+    """Authentication and the content type come first, as for valid bodies: a bad key learns nothing."""
     try:
         _credential()
         _check_content_type()
-    except Unauthorized as err:
-        return _unauthorized(err)
-    except TenantDisabled as err:
-        return _disabled(err)
-    except UnsupportedMediaType as err:
-        return _media(err)
-    errors = list(exc.errors())
-    fields = [FieldError(field=_field_name(e.get("loc", ())), message=_message(e)) for e in errors]
+    except ServiceError as err:
+        return _refused(err)
     metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-    if any(e.get("type") == TOO_LARGE for e in errors):
-        too_big = [f for f, e in zip(fields, errors, strict=True) if e.get("type") == TOO_LARGE]
-        return _error(413, "too_large", too_big[0].message, too_big)
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return _error(422, "validation_error", "The body is not valid JSON.", fields)
-    summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
-    return _error(422, "validation_error", f"The request is invalid: {summary}", fields)
+    return _refused(invalid_request(exc.errors()))
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -333,39 +234,9 @@ def openapi_document() -> str:
         description="The API button agents use. See docs/api.md.",
         security_schemes={"bearerAuth": HTTPBearer(description="A tenant button key (hbk_...)")},
     )
-    spec = json.loads(raw)
-    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    # Powertools bug: its ValidationError schema requires `msg`, which its sanitized errors never carry.
-    validation = schemas.get("ValidationError")
-    if isinstance(validation, dict) and "msg" in validation.get("required", []):
-        validation["required"] = [r for r in validation["required"] if r != "msg"]
-    for name, model in {"ErrorBody": ErrorBody, "FieldError": FieldError}.items():
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schema.pop("$defs", None)
-        schemas.setdefault(name, schema)
-    # Our 422 is ErrorBody (the custom handler), not Powertools' HTTPValidationError.
-    for path in spec.get("paths", {}).values():
-        for operation in path.values():
-            responses = operation.get("responses", {})
-            if "422" in responses:
-                if "requestBody" in operation or operation.get("parameters"):
-                    responses["422"] = ERRORS[422]
-                else:  # nothing to validate
-                    del responses["422"]
+    spec = document_errors(json.loads(raw), ())
     return json.dumps(spec, indent=2, sort_keys=True) + "\n"
 
 
-# ------------------------------------------------------------------------------------------ optional routes
-def _include_optional_routes() -> None:
-    """Routes other parts of the service contribute to this API (e.g. GET /v1/notifications in feed.py).
-
-    Such a module defines `router = Router()` and may call `routes.authenticate()` inside its handlers."""
-    try:
-        import feed  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        return
-    app.include_router(feed.router)
-
-
-authenticate = _credential
-_include_optional_routes()
+# ------------------------------------------------------------------------------------------ more routes
+app.include_router(feed_router)  # GET /v1/notifications

@@ -121,6 +121,10 @@ def test_rules_with_a_syntax_error_show_it_at_its_line_and_are_not_saved(
     assert api(devstack, demo, "/rules")["version"] == before + 1
     assert page.locator("#gutter span.bad").count() == 0
     shot(page, "05-rules-saved")
+    # And another section saves right after on the same page, without a false "changed by someone else"
+    page.locator("#save-defaults").click()
+    page.locator("#defaults-status").filter(has_text="Saved").wait_for()
+    assert "someone else" not in page.locator("#defaults-status").inner_text()
 
 
 def test_button_key_is_shown_once_and_callout_url_is_displayed(page: Any, demo: dict[str, str]) -> None:
@@ -169,3 +173,42 @@ def test_the_admin_chooses_what_a_press_gets_when_the_rules_fail(
     page.locator("#save-rules-on-error").click()
     page.locator("#rules-on-error-status").filter(has_text="Saved").wait_for()
     assert api(devstack, demo, "/settings")["rules_on_error"] == "create"
+
+
+def test_notification_templates_show_a_preview_and_warn_of_unknown_keywords_before_saving(
+    page: Any, devstack: Any, demo: dict[str, str]
+) -> None:
+    sign_in(page, demo)
+    before = api(devstack, demo, "/settings")["notifications"]["templates"]
+    template = page.locator("#template-created")
+    # When the admin types a template with a misspelt keyword
+    template.fill("Ticket __ticket_numbr__ was created for __ticket_fname__")
+    # Then, before saving, the warning names it and the preview shows sample values for the real keywords
+    warning = page.locator("#preview-warning-created")
+    warning.filter(has_text="__ticket_numbr__").wait_for()
+    assert "Unknown keyword" in warning.inner_text()
+    assert "for Alice" in page.locator("#preview-created").inner_text()
+    # And saving asks first; declining saves nothing
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#save-notifications").click()
+    page.locator("#notifications-status").filter(has_text="Not saved").wait_for()
+    assert api(devstack, demo, "/settings")["notifications"]["templates"] == before
+    # When it is fixed, the warning goes and the preview shows the sample ticket number
+    template.fill("Ticket __ticket_number__ was created for __ticket_fname__")
+    expect(warning).to_be_hidden()
+    assert page.locator("#preview-created").inner_text() == "Preview: Ticket T20261126.0042 was created for Alice"
+
+
+def test_the_page_fits_a_390_px_phone_screen_without_sideways_scrolling(page: Any, demo: dict[str, str]) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, demo)
+    page.locator("#picklists-status").filter(has_text="Options loaded").wait_for()
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('#app *')]
+              .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > 391; })
+              .filter((e) => !e.closest('table, .editor, dialog'))
+              .slice(0, 10).map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
+    )
+    assert too_wide == [], too_wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "10-phone-390px")

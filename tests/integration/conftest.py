@@ -39,7 +39,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         env = {
             "TENANTS_TABLE": names["TenantsTable"],
             "SUBMISSIONS_TABLE": names["SubmissionsTable"],
-            "IDEMPOTENCY_TABLE": names["IdempotencyTable"],
             "WORK_QUEUE_URL": names["WorkQueue"],
             "DEAD_LETTER_QUEUE_URL": names["DeadLetterQueue"],
             "ATTACHMENTS_BUCKET": names["AttachmentsBucket"],

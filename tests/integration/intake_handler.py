@@ -15,7 +15,7 @@ INTAKE_DIR = Path(__file__).resolve().parents[2] / "functions" / "intake"
 
 def load_intake() -> Any:
     """A fresh import of functions/intake/app.py (module state binds to the current environment)."""
-    for name in ("routes", "feed", "intake_app"):
+    for name in ("dependencies", "routes", "feed", "intake_app"):
         sys.modules.pop(name, None)
     sys.path.insert(0, str(INTAKE_DIR))
     try:

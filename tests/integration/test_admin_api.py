@@ -253,7 +253,19 @@ def test_a_rejected_api_key_is_never_echoed(world: World, logs: io.StringIO) -> 
 def test_malformed_json_is_a_clear_422(world: World) -> None:
     answer = world.call("PUT", "/v1/admin/settings", raw_body="{not json")
     assert answer.status == 422
-    assert answer.json["error"] == "validation_error"
+    assert answer.json == {
+        "error": "validation_error",
+        "message": "The body is not valid JSON.",
+        "fields": [{"field": "body", "message": "is not valid JSON"}],
+    }
+
+
+def test_validation_errors_use_the_same_words_and_body_as_the_button_agent_api(world: World) -> None:
+    answer = world.call("PUT", "/v1/admin/settings", body={"name": 7, "bogus": True})
+    assert answer.status == 422
+    assert {"field": "name", "message": "must be text"} in answer.json["fields"]
+    assert {"field": "bogus", "message": "is not a field of this request"} in answer.json["fields"]
+    assert "Input should" not in answer.text and "Extra inputs" not in answer.text
 
 
 def test_a_stale_revision_is_409_and_nothing_changes(world: World) -> None:

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from devstack.autotask_sim.seed import QUEUE
-from devstack.bedrock import BedrockEmulator
+from devstack.bedrock import BedrockEmulator, StandInServer
 from helpdesk import aws
 from helpdesk.adapters.bedrock_classifier import BedrockClassifier
 from helpdesk.adapters.dynamodb_classifications import DynamoClassificationCache
@@ -28,18 +26,12 @@ if r['best_match'] == 'Printer':
 
 @pytest.fixture
 def bedrock(monkeypatch: pytest.MonkeyPatch, world: World) -> Iterator[BedrockEmulator]:
-    emulator = BedrockEmulator()
-    server = make_server("127.0.0.1", 0, emulator, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"http://127.0.0.1:{server.server_port}")
-    aws.client.cache_clear()
-    world.deps.classifier = BedrockClassifier("amazon.nova-micro-v1:0")
-    world.deps.classification_cache = DynamoClassificationCache(world.env["TENANTS_TABLE"])
-    yield emulator
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with StandInServer() as stand_in:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", stand_in.url)
+        aws.client.cache_clear()
+        world.deps.classifier = BedrockClassifier("amazon.nova-micro-v1:0")
+        world.deps.classification_cache = DynamoClassificationCache(world.env["TENANTS_TABLE"])
+        yield stand_in.emulator
     aws.client.cache_clear()
 
 
@@ -69,7 +61,7 @@ def test_the_same_question_from_the_same_tenant_is_answered_from_the_cache(world
     assert second.rules_outcome.classifications[0].cached
 
 
-@pytest.mark.parametrize("fault", ["ThrottlingException", "AccessDeniedException", "refusal", "garbage"])
+@pytest.mark.parametrize("fault", ["ThrottlingException", "refusal"])  # every error kind: tests/unit/triage
 def test_a_failing_model_never_blocks_the_ticket(world: World, bedrock: BedrockEmulator, fault: str):
     world.add_tenant(rules=ORIGINAL_RULES)
     world.submit("sub-ai-0004", msg="printer jammed")

@@ -116,6 +116,18 @@ def test_bad_input_gives_field_level_422_and_nothing_is_stored(
     assert _stored_items(aws_env) == [] and _queue_messages(aws_env) == []
 
 
+def test_validation_errors_are_said_for_a_person_never_in_validator_terms(api: IntakeCaller, key: str) -> None:
+    status, answer, _ = api("POST", "/v1/tickets", body=body(contact={"name": "Al", "email": "al@@x"}), token=key)
+    assert status == 422
+    assert {"field": "contact.email", "message": "not a valid e-mail address"} in answer["fields"]
+    assert answer["message"] == "The request is invalid: contact.email: not a valid e-mail address"
+    status, answer, _ = api("POST", "/v1/tickets", body='{"submission_id": "sub-0001-abcd",', token=key)
+    assert status == 422 and answer["message"] == "The body is not valid JSON."
+    assert answer["fields"] == [{"field": "body", "message": "is not valid JSON"}]
+    for text in (json.dumps(answer), json.dumps(api("POST", "/v1/tickets", body=body(sid="x!"), token=key)[1])):
+        assert "pattern" not in text and "String should" not in text and "JSON decode error" not in text
+
+
 def test_wrong_content_type_is_415(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
     status, answer, _ = api("POST", "/v1/tickets", body=body(), token=key, headers={"Content-Type": "text/plain"})
     assert status == 415 and answer["error"] == "unsupported_media_type", answer

@@ -152,7 +152,7 @@ def test_every_function_environment_resolves_once_resources_are_bound() -> None:
     assert dispatcher.environment["RETRY_BASE_DELAY_SECONDS"] == "0"
     assert dispatcher.environment["POWERTOOLS_METRICS_NAMESPACE"] == "HelpdeskButtons"  # from Globals
     assert dispatcher.timeout_s == 60 and dispatcher.memory_mb == 512
-    assert functions["RulesFunction"].timeout_s == 5
+    assert functions["RulesFunction"].timeout_s == 3
     assert functions["CalloutFunction"].memory_mb == 256  # Globals MemorySize
     assert dispatcher.code_dir == ROOT / "functions" / "dispatcher"
     assert dispatcher.layer_dirs == (ROOT / "layers" / "core",)

@@ -231,6 +231,31 @@
   });
 
   /* ------------------------------------------------------------------ notifications */
+  // Sample values for the preview; the keys are exactly helpdesk.notifications.render.KEYWORDS (a test checks).
+  const PREVIEW_SAMPLE = {
+    ticket_number: "T20261126.0042", ticket_subject: "My printer is jammed", ticket_name: "Alice Anders",
+    ticket_fname: "Alice", ticket_lname: "Anders", ticket_email: "alice@contoso.com", actor: "Bob Tech",
+    status: "In Progress", previous_status: "New", reply: "I am on my way.",
+  };
+
+  function previewTemplate(event) {
+    const text = $("template-" + event).value;
+    const unknown = new Set();
+    const shown = text.replace(/__([a-z_]{2,40})__/g, (whole, name) => {
+      if (Object.prototype.hasOwnProperty.call(PREVIEW_SAMPLE, name)) return PREVIEW_SAMPLE[name];
+      unknown.add(whole);
+      return whole;
+    });
+    $("preview-" + event).textContent = shown ? "Preview: " + shown : "";
+    const warn = $("preview-warning-" + event);
+    warn.textContent = unknown.size
+      ? "Unknown keyword " + [...unknown].join(", ") + ": users would see it as typed. Keywords: " +
+        Object.keys(PREVIEW_SAMPLE).map((k) => "__" + k + "__").join(" ")
+      : "";
+    warn.hidden = !unknown.size;
+    return unknown.size;
+  }
+
   function renderNotifications() {
     const box = $("notification-events");
     box.textContent = "";
@@ -239,16 +264,28 @@
       const check = el("input", { type: "checkbox", id: "event-" + event, checked: n.events.includes(event) });
       const area = el("textarea", { id: "template-" + event, rows: "2", maxlength: "500", "aria-label": label + " template" });
       area.value = n.templates[event] || "";
-      box.append(el("div", { class: "event" }, el("label", { class: "check", for: "event-" + event }, check, label), area));
+      area.setAttribute("aria-describedby", "preview-" + event + " preview-warning-" + event);
+      const preview = el("p", { class: "muted preview", id: "preview-" + event });
+      const warning = el("p", { class: "error", id: "preview-warning-" + event, role: "alert" });
+      box.append(el("div", { class: "event" }, el("label", { class: "check", for: "event-" + event }, check, label), area, preview, warning));
+      area.addEventListener("input", () => previewTemplate(event));
+      previewTemplate(event);
     }
   }
 
   $("notifications-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const events = [], templates = {};
+    let unknown = 0;
     for (const [event] of EVENTS) {
       if ($("event-" + event).checked) events.push(event);
       templates[event] = $("template-" + event).value;
+      unknown += previewTemplate(event);
+    }
+    // A typo such as __ticket_numbr__ is not an error (it is shown as typed), but the admin confirms it first
+    if (unknown && !window.confirm("Some templates use unknown keywords (see the warnings). Save anyway?")) {
+      say("notifications-status", "Not saved: check the unknown keywords.", "bad");
+      return;
     }
     await busy($("save-notifications"), () => saveSettings({ notifications: { events, templates } }, "notifications-status", ev.target));
   });
@@ -372,12 +409,16 @@
 
   $("save-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     const body = { source: source.value, note: $("rules-note").value };
+    const held = settings && settings.revision;  // the settings revision the other sections will save against
     let saved;
     try { saved = await api("POST", "/rules", body); } catch (e) {
       if (e.status !== 409 || !e.body || e.body.error !== "rules_fail_on_replay") throw e;
       saved = await confirmFailingRules(body, e.body);  // the replay in a dialog: cancel, or save anyway
       if (!saved) return;
     }
+    // Activating rules changes the tenant's revision. Only our own save happened in between (held + 1): keep the
+    // other sections in step, so saving defaults next is no false conflict; a change by someone else still is.
+    if (settings && held !== undefined && saved.settings_revision === held + 1) settings.revision = saved.settings_revision;
     if (saved.replay) showReplay($("rules-replay"), saved.replay);
     showProblems([], []);
     dirty.delete("rules");

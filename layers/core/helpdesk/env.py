@@ -8,6 +8,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from helpdesk.adapters.dynamodb_limits import DEFAULT_HOURLY_BUDGET
+from helpdesk.notifications.receive import COLLAPSE_SECONDS
+
 E = TypeVar("E", bound="FunctionEnv")
 
 
@@ -30,7 +33,6 @@ class FunctionEnv(BaseModel):
 class IntakeEnv(FunctionEnv):
     tenants_table: str = Field(min_length=1)
     submissions_table: str = Field(min_length=1)
-    idempotency_table: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     attachments_bucket: str = Field(min_length=1)
     submission_retention_days: int = Field(default=90, ge=1)
@@ -41,13 +43,13 @@ class CalloutEnv(FunctionEnv):
     submissions_table: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)  # kms:Decrypt of the tenant's webhook HMAC secret
-    submission_retention_days: int = Field(default=90, ge=1)
+    # Optional (not in template.yaml): the window in which callouts for one ticket collapse into one sync.
+    notify_collapse_seconds: int = Field(default=COLLAPSE_SECONDS, ge=0, le=600)
 
 
 class DispatcherEnv(FunctionEnv):
     tenants_table: str = Field(min_length=1)
     submissions_table: str = Field(min_length=1)
-    idempotency_table: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     attachments_bucket: str = Field(min_length=1)
     credentials_key_id: str = Field(min_length=1)
@@ -59,6 +61,10 @@ class DispatcherEnv(FunctionEnv):
     # The event source mapping's MaximumConcurrency and the share of it one tenant may hold (fair dispatch).
     dispatcher_max_concurrency: int = Field(default=10, ge=1, le=1000)
     tenant_concurrency_share_percent: int = Field(default=30, ge=1, le=100)
+    # Optional knobs (not in template.yaml): the share of Autotask's 10,000 requests/hour per database this
+    # service may use, and the queue's maxReceiveCount (to tell the user on the last attempt).
+    autotask_hourly_budget: int = Field(default=DEFAULT_HOURLY_BUDGET, ge=1, le=10_000)
+    work_queue_max_receive_count: int = Field(default=8, ge=1, le=1000)
 
 
 class AdminEnv(FunctionEnv):

@@ -43,8 +43,10 @@ class TriageOutcome:
 
     @property
     def classifications(self) -> list[Classification]:
-        """The answers the final run used (what decided the routing)."""
-        return self.result.classifications or self.answers
+        """The answers the final run used (what decided the routing): our own copies, in the order the rules
+        asked; the sandbox's answer only says which (it runs tenant code and is not trusted with their content)."""
+        used = {c.key for c in self.result.classifications}
+        return [a for a in self.answers if a.key in used] if used else list(self.answers)
 
     @property
     def submission_errors(self) -> list[str]:

@@ -155,7 +155,7 @@ def test_not_found_reads_return_none_for_both_autotask_shapes(sim: AutotaskSimul
     sim.missing_item_404 = True
     assert client.get_ticket(123) is None  # 404
     assert client.get_contact(1) is None
-    with pytest.raises(e.NotFound):
+    with pytest.raises(e.ItemNotFound):
         client._call("GET", "NoSuchEntity/1", entity="NoSuchEntity")
 
 

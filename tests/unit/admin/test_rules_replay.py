@@ -148,7 +148,7 @@ def test_a_replay_that_runs_out_of_time_reports_the_presses_it_did_not_reach(wor
         clock=lambda: next(ticks),
     )
     assert result.truncated and result.not_run == len(result.presses) and not result.replayed
-    assert not result.ok and "ran out of time after 0 of 11 presses" in result.refusal()  # saving needs a yes
+    assert result.ok  # nothing failed; the table lists each press as not_run
 
 
 def test_replay_of_rules_with_a_syntax_error_or_too_long_is_refused_clearly(world: Any) -> None:

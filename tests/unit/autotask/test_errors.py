@@ -19,7 +19,7 @@ from helpdesk.autotask.client import classify, parse_retry_after
         (500, ["Value does not reference an existing entity for taskType . "], e.ValidationError_, False),
         (500, ["maxCountOfRecordsToReturn must be between 1 and 500"], e.ValidationError_, False),
         (400, ["bad"], e.ValidationError_, False),
-        (404, [], e.NotFound, False),
+        (404, [], e.ItemNotFound, False),
         (429, [], e.Throttled, True),
         (
             429,
@@ -51,7 +51,7 @@ def test_every_error_has_retryable_and_retry_after_attributes() -> None:
         e.AuthenticationError,
         e.PermissionError_,
         e.ValidationError_,
-        e.NotFound,
+        e.ItemNotFound,
         e.Throttled,
         e.ThreadLimitExceeded,
         e.TransientError,

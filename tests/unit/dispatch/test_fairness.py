@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpdesk.dispatch.fairness import TenantShare, slots_for, split_batch
+from helpdesk.dispatch.fairness import TenantShare, defer_seconds, slots_for, split_batch
 from helpdesk.domain.work import SubmissionWork, SyncWork, dump_work, parse_work
 
 
@@ -37,6 +37,7 @@ def test_a_tenant_holding_its_whole_share_has_its_records_deferred_with_the_atte
     batch = split_batch(share, work, until_epoch_s=0)
     assert batch.admitted == [3, 1]  # the unreadable one (fails the usual way, at once), the quiet tenant's record
     assert [(i, w.submission_id, w.attempts) for i, w in batch.deferred] == [(0, "noisy-1", 2), (2, "noisy-2", 5)]
+    assert [w.deferrals for _, w in batch.deferred] == [1, 1]
     assert batch.last_of_tenant == {1: "quiet"}
     assert leases.held == {"noisy": 2, "quiet": 1}
 
@@ -73,3 +74,11 @@ def test_a_tenant_with_one_record_in_the_batch_goes_before_a_tenant_with_many() 
     batch = split_batch(share, work, until_epoch_s=0)
     assert batch.admitted == [3, 0, 1, 2, 4]
     assert batch.last_of_tenant == {3: "quiet", 4: "slow"}
+
+
+def test_a_tenant_deferred_again_and_again_waits_longer_each_time_up_to_half_a_minute() -> None:
+    first = [defer_seconds(0) for _ in range(200)]
+    assert min(first) >= 2 and max(first) <= 4
+    later = [defer_seconds(3) for _ in range(200)]
+    assert min(later) >= 16 and max(later) <= 30
+    assert max(defer_seconds(50) for _ in range(200)) <= 30

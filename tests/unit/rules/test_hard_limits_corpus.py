@@ -153,16 +153,14 @@ def test_long_c_level_calls_are_killed_at_the_wall_clock_limit() -> None:
 
 def test_allocations_past_the_memory_limit_stop_the_rules() -> None:
     # one after the other, forked from the main thread like the rules function: a thread's malloc arena would
-    # give the child reserved address space it can fill without new mappings (more than the limit's headroom)
-    results = {name: _attack(source) for name, source in MEMORY.items()}
+    # give the child reserved address space it can fill without new mappings (more than the limit's headroom);
+    # patient clocks, so that on a starved machine the memory limit, not the clock, is what stops them
+    results = {name: _attack(source, patient=True) for name, source in MEMORY.items()}
     for name, (result, elapsed, after) in results.items():
-        # on a loaded machine a slow allocation may reach the clock first: either way it stops, within limits
-        limit = "memory limit exceeded" if "memory limit" in (result.exception or "") else "time limit exceeded"
-        _assert_clean_stop(name, result, elapsed, after, limit)
-    assert sum("memory limit" in (r.exception or "") for r, _, _ in results.values()) >= 2
+        _assert_clean_stop(name, result, elapsed, after, "memory limit exceeded", PATIENT)
     # real memory, not an estimate: no evaluation process grew past the memory limit above what it was forked with
     for name, source in MEMORY.items():
-        peak_mb, forked_mb = PEAKS[source][3:]
+        peak_mb, forked_mb = PEAKS[source][3:]  # (the in-band estimate may stop some before the hard limit)
         assert peak_mb < forked_mb + HARD.memory_mb + 40, (name, peak_mb, forked_mb)
 
 

@@ -131,3 +131,17 @@ def test_rules_that_never_finish_asking_are_a_contract_error_not_an_endless_loop
     with pytest.raises(TriageError):
         Triage(FakeClassifier()).run("t-1", evaluate)
     assert calls == MAX_RUNS
+
+
+def test_what_is_recorded_comes_from_our_answers_not_from_the_sandboxs_copy():
+    model = FakeClassifier({"Printer": 96})
+    evaluate, _ = rules_runner(TWO_QUESTIONS)
+
+    def forging(answers: Sequence[Classification]) -> RuleResult:
+        result = evaluate(answers)
+        forged = [c.model_copy(update={"scores": dict.fromkeys(c.categories, 100), "error": "x"}) for c in answers]
+        return result.model_copy(update={"classifications": forged})
+
+    outcome = Triage(model).run("t-1", forging)
+    assert [c.scores["Printer"] for c in outcome.classifications[:1]] == [96]
+    assert all(c.error is None for c in outcome.classifications)

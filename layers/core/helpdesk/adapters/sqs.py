@@ -27,8 +27,12 @@ class SqsWorkQueue:
         )
         return str(answer["MessageId"])
 
-    def send_batch(self, messages: Sequence[SubmissionWork | SyncWork], *, delay_seconds: int = 0) -> list[int]:
-        """Send up to any number of messages, ten per call; the indexes of those that could not be sent."""
+    def send_batch(
+        self, messages: Sequence[SubmissionWork | SyncWork], *, delay_seconds: int | Sequence[int] = 0
+    ) -> list[int]:
+        """Send any number of messages, ten per call (one delay for all, or one per message); the indexes of those
+        that could not be sent."""
+        delays = [delay_seconds] * len(messages) if isinstance(delay_seconds, int) else list(delay_seconds)
         failed: list[int] = []
         sqs = aws.client("sqs")
         for start in range(0, len(messages), 10):
@@ -40,7 +44,7 @@ class SqsWorkQueue:
                         "Id": str(start + i),
                         "MessageBody": dump_work(m),
                         "MessageGroupId": m.tenant_id,
-                        "DelaySeconds": max(0, min(900, delay_seconds)),
+                        "DelaySeconds": max(0, min(900, delays[start + i])),
                     }
                     for i, m in enumerate(chunk)
                 ],

@@ -79,11 +79,11 @@ class ClientGateway:
 
     def entity_access(self, entity: str) -> EntityAccess:
         # GET /V1.0/{Entity}/entityInformation -> {"info": {canCreate, userAccessForCreate, ...}}
-        from helpdesk.autotask.errors import NotFound
+        from helpdesk.autotask.errors import ItemNotFound
 
         try:
             info = self._client.entity_information(entity)
-        except NotFound:
+        except ItemNotFound:
             # Not described (an old zone): probe reading with a one-record query instead.
             self._client.query(entity, [{"op": "gte", "field": "id", "value": 0}], max_records=1, limit=1)
             return EntityAccess(entity=entity, verified=False)

@@ -132,6 +132,11 @@ class RulesVersionView(BaseModel):
     replay: RulesReplay | None = Field(
         default=None, description="saving: the replay the rules passed (absent when saved with confirm)"
     )
+    settings_revision: int | None = Field(
+        default=None,
+        description="saving: the settings' revision after this save (activating rules changes the tenant), so a "
+        "page holding the revision from before can keep its other sections' saves free of false conflicts",
+    )
 
 
 class RulesCheck(BaseModel):
@@ -393,9 +398,10 @@ class AdminService:
                 details={"replay": replayed.model_dump(mode="json")},
             )
         stored = self.tenants.add_rules_version(tenant_id, source, author=author[:100], note=note[:200])
-        self._save(tenant.model_copy(update={"rules_version": stored.version}))
+        activated = self._save(tenant.model_copy(update={"rules_version": stored.version}))
         view = self._version_view(stored, active=True, with_source=True)
         view.replay = replayed
+        view.settings_revision = activated.revision
         return view
 
     def replay_rules(self, tenant_id: str, source: str | None, *, limit: int = MAX_PRESSES) -> RulesReplay:

@@ -229,7 +229,7 @@ def classify(status: int, texts: Sequence[str], retry_after: float | None = None
     if status == 403 or any(t in low for t in _PERMISSION_TEXT):
         return e.PermissionError_(**kw)
     if status == 404:
-        return e.NotFound(**kw)
+        return e.ItemNotFound(**kw)
     if status in (400, 409, 413, 422):
         return e.ValidationError_(**kw)
     if status == 500 and texts and any(t in low for t in _VALIDATION_TEXT):
@@ -578,7 +578,7 @@ class AutotaskClient:
         """`GET /V1.0/{entity}/{id}`; `{"item": null}` and 404 both mean not found (section 4)."""
         try:
             body = self._call("GET", f"{entity}/{int(item_id)}", entity=entity)
-        except e.NotFound:
+        except e.ItemNotFound:
             return None
         if not isinstance(body, dict) or "item" not in body:
             raise e.ResponseError(f"{entity} answer has no item")

@@ -105,7 +105,7 @@ class AttachmentTooLarge(ValidationError_):
     pass
 
 
-class NotFound(AutotaskError):
+class ItemNotFound(AutotaskError):
     user_message = MSG_NOT_FOUND
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from helpdesk.domain.ports import TenantLeases
 from helpdesk.domain.work import SubmissionWork, SyncWork
 
-DEFER_MIN_SECONDS = 1
-DEFER_MAX_SECONDS = 4
+DEFER_BASE_SECONDS = 2
+DEFER_MAX_SECONDS = 30
 
 
 def slots_for(max_concurrency: int, share_percent: int) -> int:
@@ -30,9 +30,12 @@ def slots_for(max_concurrency: int, share_percent: int) -> int:
     return max(1, (max(1, max_concurrency) * max(1, min(100, share_percent))) // 100)
 
 
-def defer_seconds() -> int:
-    """Delay of a deferred record: short (a slot frees up within seconds) and jittered (no thundering herd)."""
-    return random.randint(DEFER_MIN_SECONDS, DEFER_MAX_SECONDS)
+def defer_seconds(deferrals: int) -> int:
+    """Delay of a record deferred `deferrals` times before: 2-4 s the first time (a slot often frees up within
+    seconds), doubling up to 30 s for a tenant that keeps holding its whole share (a backlog of thousands must
+    not keep every idle dispatcher instance busy re-sending it), jittered (no thundering herd)."""
+    base: int = min(DEFER_MAX_SECONDS, DEFER_BASE_SECONDS * 2 ** min(deferrals, 5))
+    return min(DEFER_MAX_SECONDS, base + random.randint(0, base))
 
 
 @dataclass
@@ -91,7 +94,8 @@ def split_batch(
         if message is not None and message.tenant_id in refused:
             # This receive did no work: the copy keeps the attempts made before it.
             attempts = message.attempts + max(0, received - 1)
-            deferred.append((index, message.model_copy(update={"attempts": attempts})))
+            copy = message.model_copy(update={"attempts": attempts, "deferrals": message.deferrals + 1})
+            deferred.append((index, copy))
         else:
             admitted.append(index)
     # Records run one after the other: a tenant with one record in the batch goes before a tenant with five, so

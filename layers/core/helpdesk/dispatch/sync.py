@@ -208,13 +208,4 @@ class SyncTicket:
         return name[:100] or None
 
 
-def build(deps: DispatchDeps) -> SyncTicket:
-    """The dispatcher's `sync` use case (functions/dispatcher/dependencies.py registers it with the router)."""
-    from helpdesk import env
-    from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
-
-    cfg = env.load(env.DispatcherEnv)
-    return SyncTicket(deps, DynamoSyncStates(cfg.submissions_table, retention_days=cfg.submission_retention_days))
-
-
-__all__ = ["SyncOutcome", "SyncStateStore", "SyncTicket", "TimelineEvent", "build"]
+__all__ = ["SyncOutcome", "SyncStateStore", "SyncTicket", "TimelineEvent"]

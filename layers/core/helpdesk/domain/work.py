@@ -13,6 +13,8 @@ class _Work(BaseModel):
     # Attempts made on earlier copies of this message: a copy re-sent because its tenant held its whole share of
     # the dispatcher (helpdesk.dispatch.fairness) keeps the count, so deferring never resets the retry bound.
     attempts: int = Field(default=0, ge=0, le=1000)
+    # How often this message was deferred so far (its next deferral waits longer: less churn on the queue).
+    deferrals: int = Field(default=0, ge=0, le=1000)
 
 
 class SubmissionWork(_Work):
@@ -40,4 +42,5 @@ def parse_work(body: str) -> SubmissionWork | SyncWork:
 
 
 def dump_work(message: SubmissionWork | SyncWork) -> str:
-    return message.model_dump_json(exclude={"attempts"} if message.attempts == 0 else None)
+    zero = {name for name in ("attempts", "deferrals") if getattr(message, name) == 0}
+    return message.model_dump_json(exclude=zero or None)

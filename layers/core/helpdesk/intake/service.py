@@ -46,36 +46,16 @@ from helpdesk.domain.submission import (
     utcnow,
 )
 from helpdesk.domain.work import SubmissionWork
+from helpdesk.errors import Conflict, Invalid, NotFound, TooLarge
+from helpdesk.errors import ServiceError as IntakeError
 
 
-class IntakeError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class SubmissionConflict(Conflict):
+    """The submission id was used for a different request."""
 
 
-class SubmissionConflict(IntakeError):
-    status = 409
-    code = "conflict"
-
-
-class TooLarge(IntakeError):
-    status = 413
-    code = "too_large"
-
-
-class InvalidUpload(IntakeError):
-    status = 422
-    code = "validation_error"
-
-
-class NotFound(IntakeError):
-    status = 404
-    code = "not_found"
+class InvalidUpload(Invalid):
+    """An attachment names an upload that is not there, not this tenant's, or not what was declared."""
 
 
 # Far longer than any intake invocation can last (API Gateway gives up after 29 s, the function's timeout is

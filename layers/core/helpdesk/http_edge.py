@@ -1,0 +1,211 @@
+"""The HTTP edge the intake and admin functions share: bearer tokens, the error body, validation messages.
+
+- `bearer_token(headers)`: the token of `Authorization: Bearer ...` (header name in any case), or None.
+- `error_response(exc)`: a ServiceError (helpdesk.errors) as the one JSON error body, ErrorBody.
+- `invalid_request(errors)`: pydantic / Powertools validation errors as a ServiceError a person can read
+  (`contact.email: not a valid e-mail address`), never validator internals (patterns, error types, offsets);
+  a size error is a 413, a body that is not JSON says so.
+- `document_errors(spec, statuses)`: adds the refusals every route can give to an OpenAPI document, with
+  ErrorBody, so a published document lists every status its routes answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from pydantic import BaseModel, Field
+
+from helpdesk import errors
+from helpdesk.domain.submission import EMAIL_PATTERN, SUBMISSION_ID_PATTERN, TOO_LARGE
+from helpdesk.errors import Invalid, ServiceError, TooLarge, error_body
+
+ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+
+# What a refusal means, per status (OpenAPI descriptions; each route lists those it can answer).
+STATUS_TEXT: dict[int, str] = {
+    400: "The request cannot be served as sent",
+    401: "Missing, unknown or revoked credential",
+    403: "The tenant is disabled; nothing was stored or changed",
+    404: "No such resource (or it belongs to another tenant)",
+    409: "Conflict: changed by someone else, used for another request, or not configured yet",
+    413: "The request or one of its parts is too large",
+    415: "The body is not application/json",
+    422: "Validation failed; `fields` lists every problem",
+    502: "Autotask or the rules engine failed; the message says what to do",
+}
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. contact.email")
+    message: str
+    line: int | None = Field(default=None, description="Rules source only: the line (1-based)")
+    column: int | None = Field(default=None, description="Rules source only: the column (1-based)")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of every route, whatever the status."""
+
+    error: str = Field(description="unauthorized | tenant_disabled | validation_error | too_large | not_found | ...")
+    message: str = Field(description="What went wrong and what to do, for a person")
+    fields: list[FieldError] = Field(default_factory=list)
+
+
+def bearer_token(headers: Mapping[str, str] | None) -> str | None:
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), "") or ""
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def error_response(exc: ServiceError, *, realm: str, headers: Mapping[str, str] | None = None) -> Response[str]:
+    extra = dict(headers or {})
+    if exc.status == 401:
+        extra["WWW-Authenticate"] = f'Bearer realm="{realm}"'
+    return Response(
+        status_code=exc.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body(exc)),
+        headers=extra or None,
+    )
+
+
+# ------------------------------------------------------------------------------------ validation messages
+PATTERN_TEXT: dict[str, str] = {
+    EMAIL_PATTERN: "not a valid e-mail address",
+    SUBMISSION_ID_PATTERN: "must be 8 to 64 letters, digits, '-' or '_'",
+    r"^[A-Za-z0-9_-]{8,64}$": "must be 8 to 64 letters, digits, '-' or '_'",
+    r"^upl_[a-f0-9]{16,64}$": "not an upload id from POST /v1/uploads",
+}
+
+_TYPE_TEXT: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "none_required": "must be null",
+    "url_parsing": "not a valid URL",
+    "url_scheme": "not a valid URL",
+    "url_type": "not a valid URL",
+    "datetime_parsing": "not a valid date and time",
+    "datetime_type": "not a valid date and time",
+    "string_unicode": "must be text",
+    "bytes_type": "must be text",
+    "union_tag_invalid": "has an unknown kind",
+    "union_tag_not_found": "says not what kind it is",
+    "json_invalid": "is not valid JSON",
+    "json_type": "is not valid JSON",
+    "base64_decode": "is not valid base64",
+}
+
+
+def _plural(n: Any, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def human_message(error: Mapping[str, Any]) -> str:
+    """One validation error, said for a person (the value, the pattern and pydantic's wording never appear)."""
+    kind = str(error.get("type") or "")
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        return PATTERN_TEXT.get(str(ctx.get("pattern")), "is not in the expected form")
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must be at least {_plural(n, 'character')}"
+    if kind == "string_too_long":
+        return f"must be at most {_plural(ctx.get('max_length'), 'character')}"
+    if kind == "too_short":
+        return f"must have at least {_plural(ctx.get('min_length'), 'item')}"
+    if kind == "too_long":
+        return f"must have at most {_plural(ctx.get('max_length'), 'item')}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": "at least", "greater_than": "more than"}
+        words |= {"less_than_equal": "at most", "less_than": "less than"}
+        bound = next(iter(v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt")), "")
+        return f"must be {words[kind]} {bound}"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected") or "").replace("'", "")
+        return f"must be one of: {expected}" if expected else "is not one of the allowed values"
+    if kind == "value_error":  # our own validators: their text is written for people
+        return str(error.get("msg") or "is not valid").removeprefix("Value error, ")
+    if kind == TOO_LARGE:
+        return str(error.get("msg") or "is too large")
+    return _TYPE_TEXT.get(kind, "is not valid")
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    # Discriminated unions add the member name (e.g. "InlineAttachment") to the path: drop it.
+    parts = [p for p in parts if not (p[:1].isupper() and p.isidentifier())]
+    return ".".join(parts) or "body"
+
+
+def invalid_request(problems: Iterable[Mapping[str, Any]]) -> ServiceError:
+    """Validation errors -> 422 naming every field (413 when a size limit is what failed)."""
+    found = list(problems)
+    if any(e.get("type") == "json_invalid" for e in found):
+        return Invalid("The body is not valid JSON.", fields=[errors.FieldError("body", "is not valid JSON")])
+    fields = [errors.FieldError(field_name(e.get("loc", ())), human_message(e)) for e in found]
+    too_big = [f for f, e in zip(fields, found, strict=True) if e.get("type") == TOO_LARGE]
+    if too_big:
+        return TooLarge(too_big[0].message, fields=too_big)
+    if not fields:
+        return Invalid("The request is invalid.")
+    summary = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
+    return Invalid(f"The request is invalid: {summary}", fields=fields)
+
+
+# ------------------------------------------------------------------------------------------- OpenAPI
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these refusals, each with ErrorBody."""
+    return {
+        status: {
+            "description": STATUS_TEXT[status],
+            "content": {"application/json": {"schema": {"$ref": ERROR_BODY_REF}}},
+        }
+        for status in statuses
+    }
+
+
+def document_errors(spec: dict[str, Any], statuses: Iterable[int], *, public: Iterable[str] = ()) -> dict[str, Any]:
+    """Give every operation of `spec` the refusals every route can answer (`public` paths: no 401/403), with
+    ErrorBody; the 422 of an operation with nothing to validate is dropped, any other 422 is ErrorBody too."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    models: dict[str, type[BaseModel]] = {"ErrorBody": ErrorBody, "FieldError": FieldError}
+    for name, model in models.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas[name] = schema
+    # Powertools bug: its ValidationError schema requires `msg`, which its sanitized errors never carry.
+    validation = schemas.get("ValidationError")
+    if isinstance(validation, dict) and "msg" in validation.get("required", []):
+        validation["required"] = [r for r in validation["required"] if r != "msg"]
+    statuses = list(statuses)
+    public = set(public)
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            takes_input = "requestBody" in operation or bool(operation.get("parameters"))
+            wanted = [s for s in statuses if not (path in public and s in (401, 403))]
+            for status, entry in error_responses(*wanted).items():
+                responses.setdefault(str(status), entry)
+            if "422" in responses:
+                if takes_input:
+                    responses["422"] = error_responses(422)[422]
+                else:
+                    del responses["422"]
+    return spec
