@@ -119,16 +119,17 @@ def moto_world() -> Iterator[dict[str, str]]:
         with mock_aws():
             bound = provision(ROOT / "template.yaml").bound
             names = {logical_id: str(bound[logical_id]["Ref"]) for logical_id in bound}
-            env = {
-                "TENANTS_TABLE": names["TenantsTable"],
-                "SUBMISSIONS_TABLE": names["SubmissionsTable"],
-                "IDEMPOTENCY_TABLE": names["IdempotencyTable"],
-                "WORK_QUEUE_URL": names["WorkQueue"],
-                "DEAD_LETTER_QUEUE_URL": names["DeadLetterQueue"],
-                "ATTACHMENTS_BUCKET": names["AttachmentsBucket"],
-                "CREDENTIALS_KEY_ID": names["CredentialsKey"],
-                "RULES_FUNCTION_NAME": "helpdesk-rules",
+            wanted = {
+                "TENANTS_TABLE": "TenantsTable",
+                "SUBMISSIONS_TABLE": "SubmissionsTable",
+                "IDEMPOTENCY_TABLE": "IdempotencyTable",
+                "WORK_QUEUE_URL": "WorkQueue",
+                "DEAD_LETTER_QUEUE_URL": "DeadLetterQueue",
+                "ATTACHMENTS_BUCKET": "AttachmentsBucket",
+                "CREDENTIALS_KEY_ID": "CredentialsKey",
             }
+            env = {var: names[lid] for var, lid in wanted.items() if lid in names}  # what the template defines
+            env["RULES_FUNCTION_NAME"] = "helpdesk-rules"
             os.environ.update(env)
             yield env
     finally:
