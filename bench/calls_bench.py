@@ -32,17 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
+
+from bench.pipeline_bench import ROOT_ENV as PIPELINE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOT_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "HelpdeskButtons",
-    "AWS_LAMBDA_FUNCTION_NAME": "bench-calls",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
+ROOT_ENV = {**PIPELINE_ENV, "AWS_LAMBDA_FUNCTION_NAME": "bench-calls", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 # Counted by this module on main at ceea05b (2026-12-02), before issue 16's changes.
 INTAKE_BEFORE = 7
@@ -217,10 +212,8 @@ def count_dispatch(n: int = 5) -> DispatchCounts:
 
     sim = AutotaskSimulator(seed_random=1)
     sim.start()
-    saved = {k: os.environ.get(k) for k in sim.client_env()}
-    os.environ.update(sim.client_env())
     try:
-        with moto_world() as env, counting_aws() as calls:
+        with patch.dict(os.environ, sim.client_env()), moto_world() as env, counting_aws() as calls:
             from tests.integration.dispatch_world import World
 
             world = World(sim=sim, env=env)
@@ -245,11 +238,6 @@ def count_dispatch(n: int = 5) -> DispatchCounts:
                 requests += spent
     finally:
         sim.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return DispatchCounts(tickets=n, per_ticket=total, autotask_requests=requests / n)
 
 

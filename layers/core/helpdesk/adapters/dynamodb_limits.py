@@ -199,11 +199,11 @@ class DynamoConcurrencyLimiter:
             update["ExpressionAttributeValues"] = {":me": {"S": owner}}
         return update
 
-    def _try_take_pair(self, items: list[dict[str, str]], slots: tuple[int, int], owner: str) -> list[bool]:
-        """Take a parent slot and a child slot atomically (one round trip). Returns, per item, whether its
-        condition held (both True: taken)."""
+    def _transact(self, items: list[dict[str, str]], slots: list[int], owner: str, *, take: bool) -> list[bool]:
+        """Take (or give back) one slot per item in one transaction. Returns, per item, whether its condition
+        held (all True: done)."""
         updates = [
-            {"Update": self._slot_update(k, slot, owner, take=True)} for k, slot in zip(items, slots, strict=True)
+            {"Update": self._slot_update(k, slot, owner, take=take)} for k, slot in zip(items, slots, strict=True)
         ]
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=updates)
@@ -219,15 +219,7 @@ class DynamoConcurrencyLimiter:
     def _give_back_all(self, items: list[dict[str, str]], taken: list[int], owner: str) -> None:
         if len(items) == 1:
             self._give_back(items[0], taken[0], owner)
-            return
-        updates = [
-            {"Update": self._slot_update(k, slot, owner, take=False)} for k, slot in zip(items, taken, strict=True)
-        ]
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=updates)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
+        elif not all(self._transact(items, taken, owner, take=False)):
             for item_key, slot in zip(items, taken, strict=True):  # one lease expired meanwhile: one by one
                 self._give_back(item_key, slot, owner)
 
@@ -244,7 +236,7 @@ class DynamoConcurrencyLimiter:
         random.shuffle(parents)
         for parent in parents:
             for child in own:
-                ok = self._try_take_pair(items, (parent, child), owner)
+                ok = self._transact(items, [parent, child], owner, take=True)
                 if all(ok):
                     return [parent, child]
                 if not ok[0]:
