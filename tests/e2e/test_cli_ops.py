@@ -53,6 +53,26 @@ def cli_json(stack_file: Path, *args: str, **kw: Any) -> Any:
     return json.loads(cli(stack_file, *args, "--json", **kw).stdout)
 
 
+def press(devstack: Any, seeded: dict[str, str], prefix: str, msg: str, **extra: str) -> str:
+    """A press of the demo tenant's button over HTTP; its submission id."""
+    submission_id = prefix + uuid.uuid4().hex[:10]
+    body = {
+        "submission_id": submission_id,
+        "contact": {"name": "Alice", "email": "alice@contoso.com"},
+        "machine": {"hostname": "PC-042"},
+        "msg": msg,
+        **extra,
+    }
+    answer = requests.post(
+        f"{devstack.api_url}/v1/tickets",
+        headers={"Authorization": f"Bearer {seeded['button_key']}"},
+        json=body,
+        timeout=60,
+    )
+    assert answer.status_code == 202, answer.text
+    return submission_id
+
+
 def new_id() -> str:
     return "cli-" + uuid.uuid4().hex[:8]
 
@@ -199,19 +219,7 @@ def test_dlq_show_and_redrive_with_a_progress_bar(devstack: Any, stack_file: Pat
 def test_submissions_show_finds_a_submission_and_its_timeline(
     devstack: Any, stack_file: Path, seeded: dict[str, str]
 ) -> None:
-    submission_id = "cli-show-" + uuid.uuid4().hex[:10]
-    answer = requests.post(
-        f"{devstack.api_url}/v1/tickets",
-        headers={"Authorization": f"Bearer {seeded['button_key']}"},
-        json={
-            "submission_id": submission_id,
-            "contact": {"name": "Alice", "email": "alice@contoso.com"},
-            "machine": {"hostname": "PC-042"},
-            "msg": "The printer is jammed",
-        },
-        timeout=60,
-    )
-    assert answer.status_code == 202, answer.text
+    submission_id = press(devstack, seeded, "cli-show-", "The printer is jammed")
     shown = cli_json(stack_file, "submissions", "show", submission_id)
     assert shown["tenant_id"] == "demo" and shown["submission_id"] == submission_id
     assert shown["timeline"]
@@ -287,20 +295,7 @@ def test_text_written_by_others_cannot_drive_the_operators_terminal(
 ) -> None:
     # Given a press whose text carries terminal escape sequences (clear screen, set the window title, colours)
     hostile = "\x1b]0;owned\x07\x1b[2J\x1b[31mThe printer\u202e is jammed\x1b[0m"
-    submission_id = "cli-esc-" + uuid.uuid4().hex[:10]
-    answer = requests.post(
-        f"{devstack.api_url}/v1/tickets",
-        headers={"Authorization": f"Bearer {seeded['button_key']}"},
-        json={
-            "submission_id": submission_id,
-            "contact": {"name": "Eve", "email": "alice@contoso.com"},
-            "machine": {"hostname": "PC-042"},
-            "msg": hostile,
-            "subject": hostile,
-        },
-        timeout=60,
-    )
-    assert answer.status_code == 202, answer.text
+    submission_id = press(devstack, seeded, "cli-esc-", hostile, subject=hostile)
     # When the operator looks at it, Then the text is there without a single control character
     human = cli(stack_file, "submissions", "show", "demo", submission_id).stdout
     assert "The printer is jammed" in human
