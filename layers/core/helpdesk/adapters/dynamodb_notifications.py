@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from helpdesk import aws
 from helpdesk.adapters.dynamodb_submissions import device_feed_key, sortable, submission_pk, ticket_pk
 from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.submission import Submission, TimelineEvent, utcnow
+from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.tenant import utcnow
 from helpdesk.notifications.feed import StoredEvent
 from helpdesk.notifications.sync_model import SyncState
 
