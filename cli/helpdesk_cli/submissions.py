@@ -40,7 +40,7 @@ def list_submissions(args: argparse.Namespace) -> int:
     from helpdesk.adapters.dynamodb_submissions import DynamoSubmissionRepository
     from helpdesk.admin.errors import AdminError
     from helpdesk.admin.presses import Presses, parse_outcomes
-    from helpdesk.domain.submission import utcnow
+    from helpdesk.domain.tenant import utcnow
 
     res = resolve(args)
     presses = Presses(DynamoSubmissionRepository(res.need("submissions_table")), utcnow)

@@ -33,6 +33,7 @@ from helpdesk.admin.service import (
     WebhookView,
 )
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
+from helpdesk.domain.rules import MAX_SOURCE_CHARS
 from helpdesk.errors import Malformed, NotFound, ServiceError
 from helpdesk.http_edge import bearer_token, document_errors, error_response, invalid_request
 from helpdesk.observability import logger, metrics
@@ -172,7 +173,7 @@ def stage_prefix() -> str:
 # ---------------------------------------------------------------------- request models
 class RulesSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str = Field(max_length=100_000)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
     note: str = Field(default="", max_length=200)
 
 
@@ -185,13 +186,15 @@ class RulesSave(RulesSource):
 
 class RulesReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str | None = Field(default=None, max_length=100_000, description="Omit to replay the active version")
+    source: str | None = Field(
+        default=None, max_length=MAX_SOURCE_CHARS, description="Omit to replay the active version"
+    )
     limit: int = Field(default=50, ge=0, le=50, description="How many of the last presses to replay (+ the sample)")
 
 
 class RulesTestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str | None = Field(default=None, max_length=100_000, description="Omit to test the active version")
+    source: str | None = Field(default=None, max_length=MAX_SOURCE_CHARS, description="Omit to test the active version")
     variables: dict[str, Any] = Field(default_factory=dict, description="Sample inputs (msg, email, selections...)")
 
 

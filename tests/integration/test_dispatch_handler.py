@@ -143,12 +143,7 @@ def test_a_batch_whose_every_record_is_deferred_for_fairness_answers_without_an_
     world.add_tenant("demo")
     world.submit(SID, tenant_id="demo")
     event, _ = _event_for_real_message(aws_env)
-    real_split = handler.split_batch
-
-    def all_deferred(share: Any, work: Any, until: float) -> Any:
-        batch = real_split(share, work, until)
-        return type(batch)([], [(i, w) for i, (w, _) in enumerate(work)], {})
-
-    monkeypatch.setattr(handler, "split_batch", all_deferred)
+    # the tenant already holds its whole share of the dispatcher: every record of the batch is deferred
+    monkeypatch.setattr(handler.SHARE, "admit", lambda tenants, until: set(tenants))
     answer = handler.lambda_handler(event, lambda_context("dispatcher", timeout_s=60))
     assert answer == {"batchItemFailures": []}  # re-sent with a short delay, not failed

@@ -22,8 +22,8 @@ from helpdesk.autotask.models import (
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.rules import RuleResult, RulesRequest
-from helpdesk.domain.submission import Submission, TimelineEvent, utcnow
-from helpdesk.domain.tenant import RulesVersion, Tenant
+from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.tenant import RulesVersion, Tenant, utcnow
 from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner
 
 

@@ -26,7 +26,8 @@ from helpdesk.adapters.dynamodb_submissions import (
     ticket_pk,
 )
 from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.submission import Submission, TimelineEvent, utcnow
+from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.tenant import utcnow
 from helpdesk.notifications.feed import StoredEvent
 from helpdesk.notifications.sync_model import SyncState
 

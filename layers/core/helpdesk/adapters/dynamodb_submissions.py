@@ -36,7 +36,8 @@ from botocore.exceptions import ClientError
 
 from helpdesk import aws
 from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.submission import Submission, TimelineEvent, utcnow
+from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.tenant import utcnow
 
 _SUBMISSION = "SUBMISSION"
 _EVENT = "EVENT#"

@@ -18,7 +18,7 @@ import hmac
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
 
@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, fi
 from pydantic_core import PydanticCustomError
 
 from helpdesk.domain.rules import MAX_CATEGORIZE_CALLS, Classification
+from helpdesk.domain.tenant import utcnow
 
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 EMAIL_PATTERN = r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
@@ -64,10 +65,6 @@ TOO_LARGE = "too_large"
 def too_large(message: str) -> PydanticCustomError:
     """A validation error the API answers with 413 instead of 422 (error type `too_large`)."""
     return PydanticCustomError(TOO_LARGE, message)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_subject(msg: str, limit: int = SUBJECT_DEFAULT_CHARS) -> str:

@@ -13,6 +13,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from helpdesk.domain.rules import MAX_SOURCE_CHARS
+
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DEFAULT_UNREGISTERED_EMAIL = "unregistered@helpdeskbuttons.com"
 
@@ -199,7 +201,7 @@ class RulesVersion(BaseModel):
 
     tenant_id: str
     version: int = Field(ge=1)
-    source: str = Field(max_length=100_000)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)
     created_at: datetime = Field(default_factory=utcnow)
     author: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=200)

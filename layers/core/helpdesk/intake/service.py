@@ -43,8 +43,8 @@ from helpdesk.domain.submission import (
     UploadRequest,
     receipt_for,
     receipt_hash,
-    utcnow,
 )
+from helpdesk.domain.tenant import utcnow
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.errors import Conflict, Invalid, NotFound, TooLarge
 from helpdesk.errors import ServiceError as IntakeError

@@ -9,19 +9,16 @@ the note ids, so appending them again after a crash or a redelivery stores nothi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.domain.submission import TimelineEvent, TimelineEventKind
+from helpdesk.domain.tenant import utcnow
 
 COMPLETE_STATUS = 5  # Autotask's system status "Complete" (value 5 in every database)
 MAX_REPLIES_PER_SYNC = 20
 MAX_REPLY_CHARS = 1000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SyncState(BaseModel):

@@ -25,6 +25,7 @@ from itertools import count
 from time import perf_counter
 from typing import Any, Final, TypeVar
 
+from helpdesk.domain.rules import MAX_SOURCE_CHARS
 from helpdesk.rules.categorize import ai_categorize
 
 _T = TypeVar("_T")
@@ -47,7 +48,7 @@ HASH_CHUNK: Final = 512
 class Limits:
     """Resource limits for one tenant's rules. The defaults suit the dispatcher's hot path."""
 
-    max_source_chars: int = 100_000
+    max_source_chars: int = MAX_SOURCE_CHARS
     max_ast_nodes: int = 50_000
     max_depth: int = 100
     max_steps: int = 200_000

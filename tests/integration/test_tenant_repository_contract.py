@@ -1,5 +1,6 @@
-"""Credentials are bounded and their state holds under concurrency: the same behaviour tests run against the
-in-memory fake and the DynamoDB adapter (moto), so the fake cannot drift from production."""
+"""The TenantRepository contract: the same behaviour tests run against the in-memory fake (tests/unit/admin/fakes.py)
+and the DynamoDB adapter (moto), so the fake the unit tests trust cannot drift from production. Tenants with
+optimistic locking, rules versions, and credentials that are bounded and hold their state under concurrency."""
 
 from __future__ import annotations
 
@@ -59,6 +60,39 @@ def repo(make_repo: Factory) -> Any:
 
 def active(repo: Any, tenant_id: str, kind: CredentialKind) -> list[Any]:
     return [c for c in repo.list_credentials(tenant_id, kind) if c.active]
+
+
+def test_a_tenant_id_is_taken_once_and_reads_back_as_stored(repo: Any) -> None:
+    from helpdesk.domain.ports import ConflictError
+
+    with pytest.raises(ConflictError):
+        repo.create(Tenant(tenant_id="acme", name="Another Acme"))
+    stored = repo.get("acme")
+    assert stored.name == "Acme" and stored.revision == 1
+    assert repo.get("nobody") is None
+    assert [t.tenant_id for t in repo.list_tenants()] == ["acme", "globex"]
+
+
+def test_a_save_from_a_stale_revision_is_a_conflict_and_changes_nothing(repo: Any) -> None:
+    from helpdesk.domain.ports import ConflictError
+
+    first = repo.get("acme")
+    saved = repo.save(first.model_copy(update={"name": "Acme MSP"}))
+    assert saved.revision == first.revision + 1
+    with pytest.raises(ConflictError):
+        repo.save(first.model_copy(update={"name": "Lost update"}))
+    assert repo.get("acme").name == "Acme MSP"
+
+
+def test_rules_versions_are_numbered_in_order_per_tenant(repo: Any) -> None:
+    one = repo.add_rules_version("acme", "priority = 'High'\n", author="ann")
+    two = repo.add_rules_version("acme", "priority = 'Low'\n")
+    other = repo.add_rules_version("globex", "queue = 'Tier 2'\n")
+    assert (one.version, two.version, other.version) == (1, 2, 1)
+    assert [v.version for v in repo.list_rules_versions("acme")] == [1, 2]
+    assert repo.get_rules_version("acme", 1).source == "priority = 'High'\n"
+    assert repo.get_rules_version("acme", 3) is None
+    assert repo.get_rules_version("globex", 2) is None
 
 
 def test_a_tenant_cannot_hold_more_active_credentials_than_the_limit(repo: Any) -> None:
