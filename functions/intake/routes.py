@@ -152,7 +152,9 @@ def _invalid(exc: RequestValidationError) -> Response[Any]:
 @app.get("/v1/health", summary="Liveness and a DynamoDB read", tags=["health"])
 def health() -> Health:
     # A consistent single-item read proves the function reaches its table with its own role.
-    aws.table(ENV.tenants_table).get_item(Key={"pk": "HEALTH", "sk": "HEALTH"}, ConsistentRead=True)
+    aws.client("dynamodb").get_item(
+        TableName=ENV.tenants_table, Key={"pk": {"S": "HEALTH"}, "sk": {"S": "HEALTH"}}, ConsistentRead=True
+    )
     return Health(status="ok", tenants_table="reachable")
 
 

@@ -98,3 +98,35 @@ def test_hourly_budget_is_shared_and_enforced(aws_env: dict[str, str]) -> None:
     with pytest.raises(Throttled) as err, b.acquire(KEY):
         pass
     assert err.value.retry_after and 0 < err.value.retry_after <= 3600 + 120
+
+
+def test_a_child_request_takes_its_parents_slot_across_instances_and_gives_both_back(
+    aws_env: dict[str, str],
+) -> None:
+    a = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], wait_timeout=0.2)
+    b = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], wait_timeout=0.2)
+    note = KEY._replace(entity="TicketNotes", parent="Tickets")
+    with a.acquire(note), a.acquire(note), b.acquire(KEY):
+        # three Tickets slots are held (two by note creates): neither a ticket nor a note request gets one
+        with pytest.raises(ThreadLimitExceeded), b.acquire(KEY):
+            pass
+        with pytest.raises(ThreadLimitExceeded), b.acquire(note):
+            pass
+    with a.acquire(KEY), a.acquire(KEY), b.acquire(note):  # all were given back
+        pass
+
+
+def test_the_hourly_budget_is_taken_once_per_ticket(aws_env: dict[str, str]) -> None:
+    limiter = DynamoConcurrencyLimiter(aws_env["TENANTS_TABLE"], hourly_budget=100, budget_chunk=3)
+    counted: list[str] = []
+    original = limiter._table.update_item
+
+    def update_item(**kwargs: Any) -> Any:
+        counted.append(kwargs["Key"]["sk"].split("#")[0])
+        return original(**kwargs)
+
+    limiter._table = SimpleNamespace(update_item=update_item)
+    for _ in range(6):  # two warm tickets: 3 requests each
+        with limiter.acquire(KEY):
+            pass
+    assert counted.count("BUDGET") == 2

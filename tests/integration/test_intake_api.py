@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import boto3
@@ -147,7 +148,8 @@ def test_inline_attachments_go_to_s3_scoped_by_tenant(api: IntakeCaller, key: st
     files = [{"filename": "shot.png", "content_type": "image/png", "data_base64": base64.b64encode(b"png").decode()}]
     assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])["Contents"]]
-    assert keys == ["attachments/acme/sub-0001-abcd/00-shot.png"]
+    # <n>-<16 hex digits of the body's fingerprint>-<name>: another body under this id never overwrites it
+    assert len(keys) == 1 and re.fullmatch(r"attachments/acme/sub-0001-abcd/00-[0-9a-f]{16}-shot\.png", keys[0])
 
 
 def test_large_files_use_a_presigned_upload_first(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:
@@ -172,7 +174,8 @@ def test_large_files_use_a_presigned_upload_first(api: IntakeCaller, key: str, a
     assert api("POST", "/v1/tickets", body=body(attachments=files), token=key)[0] == 202
     # Accepted: the upload is copied to the submission's attachments (uploads/ expires within a day)
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws_env["ATTACHMENTS_BUCKET"])["Contents"]]
-    assert "attachments/acme/sub-0001-abcd/00-report.zip" in keys
+    # <n>-<16 hex digits of the body's fingerprint>-<name>: another body under this id never overwrites it
+    assert any(re.fullmatch(r"attachments/acme/sub-0001-abcd/00-[0-9a-f]{16}-report\.zip", k) for k in keys)
 
 
 def test_uploads_are_scoped_to_their_submission(api: IntakeCaller, key: str, aws_env: dict[str, str]) -> None:

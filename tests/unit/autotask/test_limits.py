@@ -88,3 +88,32 @@ def test_ttl_cache_expires_and_invalidates() -> None:
     for k in "xyz":
         cache.put(k, 0)
     assert sum(cache.get(k) is not None for k in "xyz") == 2
+
+
+def test_a_child_collection_request_holds_a_slot_of_its_parent_entity_too() -> None:
+    # Conservative reading of "object endpoint": Tickets/{id}/Notes counts against TicketNotes AND Tickets.
+    limiter = LocalConcurrencyLimiter(wait_timeout=0.05)
+    tickets = LimiterKey("db", "code", "Tickets")
+    note = LimiterKey("db", "code", "TicketNotes", parent="Tickets")
+    with limiter.acquire(note), limiter.acquire(note), limiter.acquire(note):
+        _refused(limiter, tickets)
+    with limiter.acquire(tickets), limiter.acquire(tickets), limiter.acquire(note):
+        _refused(limiter, note)
+    # every slot is back after the failed attempts
+    with limiter.acquire(tickets), limiter.acquire(tickets), limiter.acquire(tickets):
+        pass
+
+
+def test_the_client_names_the_parent_of_child_collection_paths() -> None:
+    from helpdesk.autotask.client import _parent_entity
+
+    assert _parent_entity("Tickets/42/Notes") == "Tickets"
+    assert _parent_entity("Tickets/42/Attachments") == "Tickets"
+    assert _parent_entity("Tickets") is None
+    assert _parent_entity("Tickets/42") is None
+    assert _parent_entity("Tickets/entityInformation/fields") is None
+
+
+def _refused(limiter: LocalConcurrencyLimiter, key: LimiterKey) -> None:
+    with pytest.raises(ThreadLimitExceeded), limiter.acquire(key):
+        pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.submission import Submission, TimelineEvent
-from helpdesk.domain.tenant import RulesVersion, Tenant
+from helpdesk.domain.tenant import RulesVersion, Tenant, utcnow
 from helpdesk.ports import AutotaskClients, AutotaskPort, RulesRunner
 
 
@@ -33,26 +33,36 @@ class InMemorySubmissions:
         self.events: dict[tuple[str, str], list[TimelineEvent]] = {}
         self.tickets: dict[tuple[str, int], str] = {}
         self.saves = 0
+        self.clock: Callable[[], datetime] = utcnow  # stamps updated_at like the DynamoDB adapter
 
-    def create(self, submission: Submission) -> Submission:
+    def create(self, submission: Submission, *, first_event: TimelineEvent | None = None) -> Submission:
         key = (submission.tenant_id, submission.submission_id)
         if key in self.items:
             raise ConflictError("exists")
-        stored = submission.model_copy(update={"revision": 1})
+        stored = submission.model_copy(update={"revision": 1, "created_at": self.clock(), "updated_at": self.clock()})
         self.items[key] = stored
+        if first_event is not None:
+            self.append_event(submission.tenant_id, submission.submission_id, first_event)
         return stored
+
+    def get_with_events(
+        self, tenant_id: str, submission_id: str, *, limit: int = 200
+    ) -> tuple[Submission | None, list[TimelineEvent]]:
+        return self.get(tenant_id, submission_id), self.list_events(tenant_id, submission_id, limit=limit)
 
     def get(self, tenant_id: str, submission_id: str) -> Submission | None:
         return self.items.get((tenant_id, submission_id))
 
-    def save(self, submission: Submission) -> Submission:
+    def save(self, submission: Submission, *, events: Sequence[TimelineEvent] = ()) -> Submission:
         key = (submission.tenant_id, submission.submission_id)
         current = self.items.get(key)
         if current is None or current.revision != submission.revision:
             raise ConflictError("stale")
-        stored = submission.model_copy(update={"revision": submission.revision + 1})
+        stored = submission.model_copy(update={"revision": submission.revision + 1, "updated_at": self.clock()})
         self.items[key] = stored
         self.saves += 1
+        for event in events:
+            self.events.setdefault(key, []).append(event)
         if stored.progress.ticket_id is not None:
             self.tickets[(stored.tenant_id, stored.progress.ticket_id)] = stored.submission_id
         return stored
@@ -311,12 +321,20 @@ class DictBlobs:
         return len(self.data[key]) if key in self.data else None
 
 
+class Killed(BaseException):
+    """The execution environment dies mid-call (timeout, out of memory): no handler of ours runs."""
+
+
 class ListQueue:
-    def __init__(self, fail_times: int = 0) -> None:
+    def __init__(self, fail_times: int = 0, *, die_times: int = 0) -> None:
         self.sent: list[Any] = []
         self.fail_times = fail_times
+        self.die_times = die_times
 
     def send(self, message: Any, *, delay_seconds: int = 0) -> str:
+        if self.die_times > 0:
+            self.die_times -= 1
+            raise Killed("the invocation was killed before the message was sent")
         if self.fail_times > 0:
             self.fail_times -= 1
             raise RuntimeError("SQS unavailable")

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from helpdesk.domain.submission import MAX_ATTACHMENT_BYTES, SubmissionRequest
-from helpdesk.intake.service import IntakeService, InvalidUpload, NotFound, SubmissionConflict, TooLarge
-from tests.unit.dispatch.fakes import DictBlobs, InMemorySubmissions, ListQueue
+from helpdesk.domain.submission import MAX_ATTACHMENT_BYTES, SubmissionRequest, SubmissionStatus, receipt_for
+from helpdesk.intake.service import (
+    REQUEUE_AFTER,
+    IntakeService,
+    InvalidUpload,
+    NotFound,
+    SubmissionConflict,
+    TooLarge,
+)
+from tests.unit.dispatch.fakes import DictBlobs, InMemorySubmissions, Killed, ListQueue
 
 
-def inline_key(t: str, s: str, i: int, f: str) -> str:
+def inline_key(t: str, s: str, i: int, f: str, body: str = "") -> str:
     return f"attachments/{t}/{s}/{i:02d}-{f}"
 
 
@@ -51,6 +59,42 @@ def test_a_crash_before_queueing_is_repaired_by_the_retry() -> None:
         service.submit("acme", request(), token="hbk_a")
     assert subs.get("acme", "sub-0001-abcd") is not None and queue.sent == []
     service.submit("acme", request(), token="hbk_a")
+    assert len(queue.sent) == 1
+
+
+def test_a_killed_invocation_between_write_and_send_is_requeued_once_by_a_later_read_or_retry() -> None:
+    # Given an intake invocation that dies after the submission was written and before the message was sent
+    now = [datetime(2026, 12, 2, 12, 0, tzinfo=UTC)]
+    subs, blobs, queue = InMemorySubmissions(), DictBlobs(), ListQueue(die_times=1)
+    subs.clock = lambda: now[0]
+    service = IntakeService(subs, blobs, queue, inline_key=inline_key, upload_key=upload_key, now=lambda: now[0])
+    with pytest.raises(Killed):
+        service.submit("acme", request(), token="hbk_a")
+    receipt = receipt_for("hbk_a", "acme", "sub-0001-abcd")
+    # A retry or read while that invocation may still be running sends nothing (it may yet send)
+    assert service.submit("acme", request(), token="hbk_a").status == "queued"
+    assert service.status("acme", "sub-0001-abcd", receipt).status.value == "queued"
+    assert queue.sent == []
+    # Once it must have ended, the next status read re-sends the work message, and only once
+    now[0] += REQUEUE_AFTER
+    service.status("acme", "sub-0001-abcd", receipt)
+    service.status("acme", "sub-0001-abcd", receipt)
+    service.submit("acme", request(), token="hbk_a")
+    assert [m.submission_id for m in queue.sent] == ["sub-0001-abcd"]
+
+
+def test_a_submission_a_dispatcher_picked_up_is_never_requeued_by_intake() -> None:
+    now = [datetime(2026, 12, 2, 12, 0, tzinfo=UTC)]
+    subs, blobs, queue = InMemorySubmissions(), DictBlobs(), ListQueue()
+    subs.clock = lambda: now[0]
+    service = IntakeService(subs, blobs, queue, inline_key=inline_key, upload_key=upload_key, now=lambda: now[0])
+    service.submit("acme", request(), token="hbk_a")
+    claimed = subs.get("acme", "sub-0001-abcd")
+    assert claimed is not None
+    subs.save(claimed.model_copy(update={"attempts": 1, "status": SubmissionStatus.CREATING}))
+    now[0] += 10 * REQUEUE_AFTER
+    service.submit("acme", request(), token="hbk_a")
+    service.status("acme", "sub-0001-abcd", receipt_for("hbk_a", "acme", "sub-0001-abcd"))
     assert len(queue.sent) == 1
 
 

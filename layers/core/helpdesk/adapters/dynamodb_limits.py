@@ -6,8 +6,14 @@
   taken with a conditional UpdateItem (free or expired) and given back with a conditional REMOVE. A crashed
   holder's lease simply expires. Waiting is short and bounded: when no slot frees up in `wait_timeout`, it
   raises `ThreadLimitExceeded` so the work item backs off through the queue instead of holding an instance.
+- A request to a child collection (`Tickets/{id}/Notes`) can hold a slot of the parent entity too
+  (`LimiterKey.parent`, the client's `hold_parent_slots`): both slots are taken in one `TransactWriteItems` and
+  given back in another.
 - The same limiter enforces an hourly request budget per database: a counter per clock hour, incremented
-  conditionally (`n < budget`); over budget -> `Throttled` with `retry_after` = the rest of the hour.
+  conditionally; over budget -> `Throttled` with `retry_after` = the rest of the hour. It is taken in chunks of
+  `budget_chunk` requests (a warm ticket's cost, so once per ticket) and the rest of a chunk is used by this
+  execution environment's next requests in the same hour: at most `budget_chunk - 1` requests per environment
+  and hour are counted without being sent.
 - `DynamoBreakerStore`: the per-tenant circuit breaker's state (policy in helpdesk.dispatch.breaker).
 
 Item layout (pk / sk), all with TTL `expires_at`:
@@ -30,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -44,6 +51,7 @@ from helpdesk.autotask.limiter import AUTOTASK_THREAD_LIMIT, LimiterKey
 
 DEFAULT_HOURLY_BUDGET = 4000  # of Autotask's 10,000/h per database: the MSP's other integrations share it
 LEASE_SECONDS = 45.0  # > the client's connect + read timeout, so a live request never loses its slot
+BUDGET_CHUNK = 3  # Autotask requests of a warm ticket without attachments: the budget is taken once per ticket
 
 
 def _hash(*parts: str) -> str:
@@ -66,11 +74,16 @@ class DynamoConcurrencyLimiter:
         hourly_budget: int | None = DEFAULT_HOURLY_BUDGET,
         wait_timeout: float = 3.0,
         lease_seconds: float = LEASE_SECONDS,
+        budget_chunk: int = BUDGET_CHUNK,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._table_name = table_name
         self._table = aws.table(table_name)
         self.limit = limit
+        self.budget_chunk = max(1, budget_chunk)
+        self._budget_lock = threading.Lock()
+        self._allowance: dict[tuple[str, str], int] = {}  # (database, hour) -> requests taken and not yet used
         self.overrides = dict(overrides or {"ThresholdInformation": 1})
         self.hourly_budget = hourly_budget
         self.wait_timeout = wait_timeout
@@ -85,25 +98,45 @@ class DynamoConcurrencyLimiter:
         if self.hourly_budget is None:
             return
         now = datetime.fromtimestamp(self._clock(), UTC)
+        hour = f"{now:%Y%m%d%H}"
+        with self._budget_lock:
+            left = self._allowance.get((database, hour), 0)
+            if left >= requests:
+                self._allowance[(database, hour)] = left - requests
+                return
+        for take in dict.fromkeys((max(requests, self.budget_chunk), requests)):  # a chunk; near the end, exactly
+            if self._take_budget(database, hour, take):
+                with self._budget_lock:
+                    kept = {k: v for k, v in self._allowance.items() if k[1] == hour}  # older hours are over
+                    kept[(database, hour)] = kept.get((database, hour), 0) + take - requests
+                    self._allowance = kept
+                return
+        rest_of_hour = 3600 - (now.minute * 60 + now.second)
+        raise Throttled(
+            f"this service's hourly budget of {self.hourly_budget} Autotask requests is used up",
+            retry_after=float(rest_of_hour + random.randint(5, 120)),
+        )
+
+    def _take_budget(self, database: str, hour: str, take: int) -> bool:
+        assert self.hourly_budget is not None
+        if take > self.hourly_budget:
+            return False
         try:
             self._table.update_item(
-                Key={"pk": f"LIMIT#{_hash(database)}", "sk": f"BUDGET#{now:%Y%m%d%H}"},
-                UpdateExpression="ADD n :one SET expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(n) OR n < :budget",
+                Key={"pk": f"LIMIT#{_hash(database)}", "sk": f"BUDGET#{hour}"},
+                UpdateExpression="ADD n :take SET expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(n) OR n <= :room",
                 ExpressionAttributeValues={
-                    ":one": requests,
-                    ":budget": self.hourly_budget,
+                    ":take": take,
+                    ":room": self.hourly_budget - take,
                     ":ttl": int(self._clock()) + 7200,
                 },
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                rest_of_hour = 3600 - (now.minute * 60 + now.second)
-                raise Throttled(
-                    f"this service's hourly budget of {self.hourly_budget} Autotask requests is used up",
-                    retry_after=float(rest_of_hour + random.randint(5, 120)),
-                ) from None
+                return False
             raise
+        return True
 
     # ------------------------------------------------------------------ semaphore
     def _slots(self, entity: str) -> int:
@@ -141,26 +174,92 @@ class DynamoConcurrencyLimiter:
             if not _conditional_failed(exc):  # lease expired and someone else holds it now: nothing to give back
                 raise
 
+    def _item_key(self, key: LimiterKey) -> dict[str, str]:
+        return {"pk": f"LIMIT#{_hash(key.database, key.integration_code)}", "sk": f"THREADS#{key.entity}"}
+
+    def _slot_update(self, item_key: dict[str, str], slot: int, owner: str, *, take: bool) -> dict[str, Any]:
+        """One slot's take or give-back as a TransactWriteItems `Update` (low-level attribute values)."""
+        update: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": {name: {"S": value} for name, value in item_key.items()},
+        }
+        if take:
+            now_ms = int(self._clock() * 1000)
+            update["UpdateExpression"] = f"SET s{slot} = :lease, o{slot} = :me, expires_at = :ttl"
+            update["ConditionExpression"] = f"attribute_not_exists(s{slot}) OR s{slot} < :now"
+            update["ExpressionAttributeValues"] = {
+                ":lease": {"N": str(now_ms + int(self.lease_seconds * 1000))},
+                ":me": {"S": owner},
+                ":now": {"N": str(now_ms)},
+                ":ttl": {"N": str(int(self._clock()) + 86400)},
+            }
+        else:
+            update["UpdateExpression"] = f"REMOVE s{slot}, o{slot}"
+            update["ConditionExpression"] = f"o{slot} = :me"
+            update["ExpressionAttributeValues"] = {":me": {"S": owner}}
+        return update
+
+    def _transact(self, items: list[dict[str, str]], slots: list[int], owner: str, *, take: bool) -> list[bool]:
+        """Take (or give back) one slot per item in one transaction. Returns, per item, whether its condition
+        held (all True: done)."""
+        updates = [
+            {"Update": self._slot_update(k, slot, owner, take=take)} for k, slot in zip(items, slots, strict=True)
+        ]
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=updates)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if len(reasons) == len(items):
+                return [r.get("Code") in (None, "None") for r in reasons]
+            return [False] * len(items)
+        return [True] * len(items)
+
+    def _give_back_all(self, items: list[dict[str, str]], taken: list[int], owner: str) -> None:
+        if len(items) == 1:
+            self._give_back(items[0], taken[0], owner)
+        elif not all(self._transact(items, taken, owner, take=False)):
+            for item_key, slot in zip(items, taken, strict=True):  # one lease expired meanwhile: one by one
+                self._give_back(item_key, slot, owner)
+
+    def _take_round(self, keys: list[LimiterKey], items: list[dict[str, str]], owner: str) -> list[int] | None:
+        """One pass over the slots (random order); the taken slot per item, or None when every one was busy."""
+        own = list(range(self._slots(keys[-1].entity)))
+        random.shuffle(own)
+        if len(keys) == 1:
+            for slot in own:
+                if self._try_take(items[0], slot, owner):
+                    return [slot]
+            return None
+        parents = list(range(self._slots(keys[0].entity)))
+        random.shuffle(parents)
+        for parent in parents:
+            for child in own:
+                ok = self._transact(items, [parent, child], owner, take=True)
+                if all(ok):
+                    return [parent, child]
+                if not ok[0]:
+                    break  # this parent slot is busy: the next one
+        return None
+
     @contextmanager
     def _hold(self, key: LimiterKey) -> Iterator[None]:
         self.consume_budget(key.database)
-        item_key = {"pk": f"LIMIT#{_hash(key.database, key.integration_code)}", "sk": f"THREADS#{key.entity}"}
+        keys = key.slots()
+        items = [self._item_key(k) for k in keys]
         owner = secrets.token_hex(8)
-        slots = list(range(self._slots(key.entity)))
         deadline = self._clock() + self.wait_timeout
-        taken: int | None = None
+        taken: list[int] | None = None
         for round_ in range(1000):  # bounded; the deadline ends it much sooner
-            random.shuffle(slots)
-            for slot in slots:
-                if self._try_take(item_key, slot, owner):
-                    taken = slot
-                    break
+            taken = self._take_round(keys, items, owner)
             if taken is not None:
                 break
             self.contended += 1
             if self._clock() >= deadline:
+                names = " + ".join(k.entity for k in keys)
                 raise ThreadLimitExceeded(
-                    f"all {len(slots)} Autotask threads for {key.entity} are busy in other dispatcher instances",
+                    f"all Autotask threads for {names} are busy in other dispatcher instances",
                     retry_after=float(random.randint(2, 8)),
                 )
             self._sleep(min(0.05 * (2 ** min(round_, 4)), 0.5) * (0.5 + random.random()))
@@ -170,7 +269,7 @@ class DynamoConcurrencyLimiter:
         try:
             yield
         finally:
-            self._give_back(item_key, taken, owner)
+            self._give_back_all(items, taken, owner)
 
     def acquire(self, key: LimiterKey) -> AbstractContextManager[None]:
         return self._hold(key)

@@ -18,7 +18,13 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from helpdesk import aws
-from helpdesk.adapters.dynamodb_submissions import device_feed_key, sortable, submission_pk, ticket_pk
+from helpdesk.adapters.dynamodb_submissions import (
+    device_feed_key,
+    sortable,
+    submission_from_item,
+    submission_pk,
+    ticket_pk,
+)
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.submission import Submission, TimelineEvent
 from helpdesk.domain.tenant import utcnow
@@ -146,7 +152,7 @@ class DynamoFeedReader:
 
     def get(self, tenant_id: str, submission_id: str) -> Submission | None:
         item = self._table.get_item(Key={"pk": submission_pk(tenant_id, submission_id), "sk": "SUBMISSION"}).get("Item")
-        return Submission.model_validate_json(item["doc"]) if item else None
+        return submission_from_item(item) if item else None
 
     def _paged(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

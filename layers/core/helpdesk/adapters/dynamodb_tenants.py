@@ -82,6 +82,10 @@ def _conditional_failed(exc: ClientError) -> bool:
 
 
 class DynamoTenantRepository:
+    """The hot reads (a tenant, a credential, a rules version) use the low-level client: a function that only
+    reads tenants (intake, callout, dispatcher) never loads the DynamoDB resource model at cold start. The
+    other operations (admin, CLI) use the resource, created on first use."""
+
     def __init__(
         self,
         table_name: str,
@@ -89,15 +93,33 @@ class DynamoTenantRepository:
         limits: Mapping[CredentialKind, int] = CREDENTIAL_LIMITS,
         page_size: int | None = None,
     ) -> None:
-        self._table = aws.table(table_name)
         self._table_name = table_name
         self._client = aws.client("dynamodb")
+        self._resource_table: Any = None
         self._limits = dict(limits)
         self._page_size = page_size
 
+    @property
+    def _table(self) -> Any:
+        if self._resource_table is None:
+            self._resource_table = aws.table(self._table_name)
+        return self._resource_table
+
+    def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """One item's `doc` and `suspended` as plain values (None when there is no such item)."""
+        item = self._client.get_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=consistent,
+            ProjectionExpression="doc, suspended",
+        ).get("Item")
+        if not item or "doc" not in item:
+            return None
+        return {"doc": item["doc"]["S"], "suspended": bool(item.get("suspended", {}).get("BOOL", False))}
+
     # ---------------------------------------------------------------- tenants
     def get(self, tenant_id: str) -> Tenant | None:
-        item = self._table.get_item(Key={"pk": _tenant_pk(tenant_id), "sk": _PROFILE}, ConsistentRead=True).get("Item")
+        item = self._get(_tenant_pk(tenant_id), _PROFILE, consistent=True)
         return Tenant.model_validate_json(item["doc"]) if item else None
 
     def create(self, tenant: Tenant) -> Tenant:
@@ -224,7 +246,7 @@ class DynamoTenantRepository:
     def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None:
         if not token or len(token) > 200:
             return None
-        item = self._table.get_item(Key={"pk": f"TOKEN#{token_hash(token)}", "sk": _CREDENTIAL}).get("Item")
+        item = self._get(f"TOKEN#{token_hash(token)}", _CREDENTIAL)
         if not item:
             return None
         credential = _credential(item)
@@ -382,7 +404,7 @@ class DynamoTenantRepository:
         raise ConflictError("could not allocate a rules version number; retry")
 
     def get_rules_version(self, tenant_id: str, version: int) -> RulesVersion | None:
-        item = self._table.get_item(Key={"pk": _tenant_pk(tenant_id), "sk": f"RULES#{version:06d}"}).get("Item")
+        item = self._get(_tenant_pk(tenant_id), f"RULES#{version:06d}")
         return RulesVersion.model_validate_json(item["doc"]) if item else None
 
     def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]:

@@ -1,7 +1,10 @@
 """S3 adapter for attachments: inline files stored by intake, large files uploaded by the agent with a presigned
 POST, read back by the dispatcher. Keys are scoped by tenant and submission:
-  attachments/<tenant>/<submission id>/<n>-<file name>   every file of an accepted submission (inline files written
-                                                         by intake; uploads copied here when the submission names them)
+  attachments/<tenant>/<submission id>/<n>-<body>-<file name>  every file of an accepted submission (inline files
+                                                         written by intake; uploads copied here when the submission
+                                                         names them); <body>: 16 hex digits of the request's
+                                                         fingerprint, so another body under the same id (a 409)
+                                                         never overwrites the accepted request's files
   uploads/<tenant>/<submission id>/<upload id>           presigned uploads (written by the agent)
 Lifecycle rules (template.yaml): `uploads/` expires after 1 day, so an upload no submission names does not stay;
 everything else after 30 days.
@@ -22,8 +25,11 @@ from helpdesk import aws
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def inline_key(tenant_id: str, submission_id: str, index: int, filename: str) -> str:
-    return f"attachments/{tenant_id}/{submission_id}/{index:02d}-{_SAFE.sub('_', filename)[:100]}"
+def inline_key(tenant_id: str, submission_id: str, index: int, filename: str, body: str = "") -> str:
+    """`body` (a prefix of the request's fingerprint) keeps another body sent with the same submission id (a
+    409) from overwriting the accepted request's files before the conflict is found."""
+    version = f"{_SAFE.sub('_', body)[:16]}-" if body else ""
+    return f"attachments/{tenant_id}/{submission_id}/{index:02d}-{version}{_SAFE.sub('_', filename)[:100]}"
 
 
 def upload_key(tenant_id: str, submission_id: str, upload_id: str) -> str:

@@ -247,6 +247,12 @@ def _origin(url: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------ client
 
 
+def _parent_entity(path: str) -> str | None:
+    """`Tickets/123/Notes` -> `Tickets`: a child collection's requests hold a slot of the parent entity too."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    return parts[0] if len(parts) >= 3 and parts[1].isdigit() else None
+
+
 class AutotaskClient:
     """One tenant's Autotask API. Thread-safe; reuse one instance per tenant (it owns a `requests.Session`).
 
@@ -258,7 +264,10 @@ class AutotaskClient:
     - `max_retry_wait`: a server `Retry-After` above this is not slept in-process: the error is raised so the
       work queue can back off instead (the dispatcher reads `retry_after` from the error);
     - `on_request`: called after every HTTP exchange with a `RequestEvent` (e.g. to count requests per ticket);
-    - `settings`: an `AutotaskSettings` (default: from the environment at construction).
+    - `settings`: an `AutotaskSettings` (default: from the environment at construction);
+    - `hold_parent_slots`: requests to a child collection (`Tickets/{id}/Notes`) also hold a slot of the parent
+      entity (the conservative reading of Autotask's thread limit). Off by default: measured, it cost a third of
+      the Tickets throughput and made the fault soak miss its deadline (docs/performance.md).
     """
 
     def __init__(
@@ -279,8 +288,10 @@ class AutotaskClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        hold_parent_slots: bool = False,
     ) -> None:
         self.credentials = credentials
+        self.hold_parent_slots = hold_parent_slots
         self.settings = settings or AutotaskSettings.from_env()
         self.timeout = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
         self.limiter: ConcurrencyLimiter = limiter if limiter is not None else default_limiter
@@ -495,7 +506,8 @@ class AutotaskClient:
             url = absolute_url or (zone.api_base + path)
             if _origin(url) != _origin(zone.api_base) or not self.settings.url_allowed(url):
                 raise e.UntrustedEndpoint("a URL outside the tenant's Autotask zone was refused; credentials not sent")
-            key = LimiterKey(self._database(zone), self.credentials.integration_code, entity)
+            parent = _parent_entity(path) if self.hold_parent_slots else None
+            key = LimiterKey(self._database(zone), self.credentials.integration_code, entity, parent)
 
             def once(attempt: int, url: str = url, key: LimiterKey = key) -> Json:
                 with self.limiter.acquire(key):

@@ -2,7 +2,10 @@
 
 Autotask: "Thread limits apply to the combination of each unique API tracking identifier plus object endpoint
 call ... a thread limit of three per object endpoint and tracking identifier" (research section 6, ThreadLimiting.htm).
-`LocalConcurrencyLimiter` enforces it within one process; the interface lets a cross-instance limiter (e.g. a
+Optionally counted conservatively (the client's `hold_parent_slots`): a request to a child collection (`Tickets/{id}/Notes`, `Tickets/{id}/Attachments`) holds
+a slot of its parent entity as well as its own (`LimiterKey.parent`), so neither reading of "object endpoint"
+(the child entity, or the URL's first segment) can be exceeded. `LocalConcurrencyLimiter` enforces it within
+one process; the interface lets a cross-instance limiter (e.g. a
 DynamoDB semaphore) replace it without touching the client.
 """
 
@@ -22,6 +25,12 @@ class LimiterKey(NamedTuple):
     database: str  # zone `ci` (or the zone URL when Autotask returns no ci)
     integration_code: str
     entity: str
+    parent: str | None = None  # the parent entity of a child collection: its slot is held too
+
+    def slots(self) -> list[LimiterKey]:
+        """The keys whose slots one request holds: the parent's first (one order everywhere: no deadlock)."""
+        own = self._replace(parent=None)
+        return [own._replace(entity=self.parent), own] if self.parent and self.parent != self.entity else [own]
 
 
 class ConcurrencyLimiter(Protocol):
@@ -56,15 +65,19 @@ class LocalConcurrencyLimiter:
 
     @contextmanager
     def _hold(self, key: LimiterKey) -> Iterator[None]:
-        sem = self._sem(key)
-        if not sem.acquire(timeout=self.wait_timeout):
-            raise ThreadLimitExceeded(
-                f"waited {self.wait_timeout:.0f}s for a free Autotask thread for {key.entity}", retry_after=5.0
-            )
+        held: list[threading.BoundedSemaphore] = []
         try:
+            for slot in key.slots():
+                sem = self._sem(slot)
+                if not sem.acquire(timeout=self.wait_timeout):
+                    raise ThreadLimitExceeded(
+                        f"waited {self.wait_timeout:.0f}s for a free Autotask thread for {slot.entity}", retry_after=5.0
+                    )
+                held.append(sem)
             yield
         finally:
-            sem.release()
+            for sem in reversed(held):
+                sem.release()
 
     def acquire(self, key: LimiterKey) -> AbstractContextManager[None]:
         return self._hold(key)

@@ -179,6 +179,28 @@ PERMANENT_CREDENTIALS = (
 )
 
 
+class _Run:
+    """One run over a submission: its latest state (saved, or staged for the next save) and the client."""
+
+    def __init__(self, sub: Submission, repository: SubmissionRepository) -> None:
+        self.sub = sub
+        self.client: Any = None
+        self.requests_before = 0
+        self._repository = repository
+
+    def spent(self) -> int:
+        """Autotask requests this run has sent so far."""
+        return (self.client.stats.total - self.requests_before) if self.client is not None else 0
+
+    def stage(self, **changes: Any) -> None:
+        """Record a step that is done; it is written with the next save (the repository writes what changed)."""
+        self.sub = self.sub.model_copy(update=changes)
+
+    def save(self, **changes: Any) -> None:
+        """Record a step (and everything staged) before a side effect depends on it."""
+        self.sub = self._repository.save(self.sub.model_copy(update=changes))
+
+
 class CreateTicket:
     def __init__(self, deps: DispatchDeps) -> None:
         self.deps = deps
@@ -216,18 +238,19 @@ class CreateTicket:
             raise RetryLater("the tenant's circuit breaker is open", (breaker.open_until - now).total_seconds() + 1)
 
         sub = self._claim(sub, now)
-        requests_before = 0
+        # The run's submission with every step recorded so far: "attempted" marks are saved before their
+        # request is sent; "done" marks ride along with the next save (a retry that finds only the attempt
+        # looks the result up in Autotask first, so deferring them never repeats a side effect).
+        run = _Run(sub, d.submissions)
         successes_before = d.clients.successes(tenant.tenant_id)
-        client: AutotaskPort | None = None
         try:
-            client = d.clients.for_tenant(tenant)
-            requests_before = client.stats.total
-            outcome, sub = self._run(sub, tenant, client)
+            run.client = d.clients.for_tenant(tenant)
+            run.requests_before = run.client.stats.total
+            outcome, sub = self._run(run, tenant)
         except TenantNotConfigured as exc:
-            return self._fail(self._reload(sub), MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
+            return self._fail(run.sub, MSG_NOT_ACCEPTING, f"Autotask is not configured: {exc}")
         except at_errors.AutotaskError as exc:
-            sub = self._reload(sub)
-            sub = self._count(sub, client, requests_before)
+            sub = run.sub
             if exc.retryable:
                 if isinstance(exc, at_errors.Throttled):
                     # Autotask is up and asked us to slow down: its Retry-After and our backoff handle it
@@ -238,22 +261,18 @@ class CreateTicket:
                 else:
                     d.breaker.transient_failed(tenant.tenant_id, breaker, str(exc))
                     d.tenant_metric(AUTOTASK_UNAVAILABLE, tenant.tenant_id, 1)
-                return self._retry(sub, attempt, str(exc), exc.retry_after)
+                return self._retry(sub, attempt, str(exc), exc.retry_after, spent=run.spent())
             if isinstance(exc, PERMANENT_CREDENTIALS):
                 d.breaker.credentials_failed(tenant.tenant_id, fingerprint, str(exc), MSG_UNAVAILABLE)
                 d.tenant_metric(CREDENTIALS_REJECTED, tenant.tenant_id, 1)
-            return self._fail(sub, MSG_UNAVAILABLE, str(exc))
+            return self._fail(sub, MSG_UNAVAILABLE, str(exc), spent=run.spent())
         except RetryLater as exc:
-            sub = self._count(self._reload(sub), client, requests_before)
-            return self._retry(sub, attempt, str(exc), exc.retry_after)
+            return self._retry(run.sub, attempt, str(exc), exc.retry_after, spent=run.spent())
         except Exception as exc:
             # Unknown failure (KMS or rules function unavailable, a bug): release the lease, retry with backoff.
-            sub = self._count(self._reload(sub), client, requests_before)
-            self._retry(
-                sub, attempt, f"{type(exc).__name__}: {exc}"[:500], getattr(exc, "retry_after", None), raise_=False
-            )
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            self._retry(run.sub, attempt, reason, getattr(exc, "retry_after", None), raise_=False, spent=run.spent())
             raise
-        sub = self._count(sub, client, requests_before, final=outcome is Outcome.CREATED)
         d.breaker.success(tenant.tenant_id, breaker)
         return outcome
 
@@ -272,33 +291,57 @@ class CreateTicket:
 
     def _claim(self, sub: Submission, now: datetime) -> Submission:
         first = sub.status is SubmissionStatus.QUEUED
-        try:
-            claimed = self._save(
-                sub,
-                status=SubmissionStatus.CREATING,
-                lease_owner=secrets.token_hex(8),
-                lease_until=now + self.deps.lease(),
-                attempts=sub.attempts + 1,
+        try:  # the first claim's timeline event is written with it (exactly once, like the claim)
+            return self.deps.submissions.save(
+                sub.model_copy(
+                    update={
+                        "status": SubmissionStatus.CREATING,
+                        "lease_owner": secrets.token_hex(8),
+                        "lease_until": now + self.deps.lease(),
+                        "attempts": sub.attempts + 1,
+                    }
+                ),
+                events=[self._timeline(TimelineEventKind.CREATING, "Creating your ticket.", visible=False)]
+                if first
+                else [],
             )
         except ConflictError:
             raise RetryLater("the submission changed under us (concurrent delivery)", 2) from None
-        if first:
-            self._event(claimed, TimelineEventKind.CREATING, "Creating your ticket.", visible=False)
-        return claimed
 
-    def _count(self, sub: Submission, client: AutotaskPort | None, before: int, *, final: bool = False) -> Submission:
-        spent = (client.stats.total - before) if client is not None else 0
+    def _spent(self, sub: Submission, spent: int, *, final: bool = False) -> dict[str, Any]:
+        """The change that records `spent` more Autotask requests on the submission (and the metrics)."""
         if spent <= 0:
-            return sub
+            return {}
         self.deps.metric("AutotaskRequests", spent)
-        updated = sub.autotask_requests + spent
         if final:
-            self.deps.metric("AutotaskRequestsPerTicket", updated)
+            self.deps.metric("AutotaskRequestsPerTicket", sub.autotask_requests + spent)
+        return {"autotask_requests": sub.autotask_requests + spent}
+
+    def _save_or_reload(self, sub: Submission, spent: int, changes: dict[str, Any]) -> Submission:
+        """Save `changes` (+ the requests spent); when someone else saved meanwhile, apply them to a fresh copy."""
         try:
-            return self._save(sub, autotask_requests=updated)
+            return self._save(sub, **changes, **self._spent(sub, spent))
         except ConflictError:
             fresh = self._reload(sub)
-            return self._save(fresh, autotask_requests=fresh.autotask_requests + spent)
+            more = {"autotask_requests": fresh.autotask_requests + spent} if spent > 0 else {}
+            return self._save(fresh, **changes, **more)
+
+    @staticmethod
+    def _timeline(
+        kind: TimelineEventKind | str,
+        text: str,
+        *,
+        visible: bool = True,
+        event_id: str | None = None,
+        **data: Any,
+    ) -> TimelineEvent:
+        return TimelineEvent(
+            event=str(kind),
+            text=text[:2000],
+            event_id=event_id or f"dispatch:{kind}",  # one event of each kind per submission, even on retries
+            visible=visible,
+            data={k: v for k, v in data.items() if isinstance(v, (str, int)) or v is None},
+        )
 
     def _event(
         self,
@@ -310,31 +353,37 @@ class CreateTicket:
         event_id: str | None = None,
         **data: Any,
     ) -> None:
-        event = TimelineEvent(
-            event=str(kind),
-            text=text[:2000],
-            event_id=event_id or f"dispatch:{kind}",  # one event of each kind per submission, even on retries
-            visible=visible,
-            data={k: v for k, v in data.items() if isinstance(v, (str, int)) or v is None},
-        )
+        event = self._timeline(kind, text, visible=visible, event_id=event_id, **data)
         self.deps.submissions.append_event(sub.tenant_id, sub.submission_id, event)
 
-    def _fail(self, sub: Submission, user_message: str, reason: str) -> Outcome:
-        self._save(
-            sub,
-            status=SubmissionStatus.FAILED,
-            message=user_message,
-            error=reason[:1000],
-            lease_owner=None,
-            lease_until=None,
+    def _fail(self, sub: Submission, user_message: str, reason: str, *, spent: int = 0) -> Outcome:
+        # Final: the FAILED event is written with the change that makes it final (exactly once).
+        self.deps.submissions.save(
+            sub.model_copy(
+                update={
+                    "status": SubmissionStatus.FAILED,
+                    "message": user_message,
+                    "error": reason[:1000],
+                    "lease_owner": None,
+                    "lease_until": None,
+                    **self._spent(sub, spent),
+                }
+            ),
+            events=[self._timeline(TimelineEventKind.FAILED, user_message)],
         )
-        self._event(sub, TimelineEventKind.FAILED, user_message)
         self.deps.tenant_metric(TICKETS_FAILED, sub.tenant_id, 1)
         self.deps.log("submission failed", {"reason": reason[:500]})
         return Outcome.FAILED
 
     def _retry(
-        self, sub: Submission, attempt: int, reason: str, retry_after: float | None, *, raise_: bool = True
+        self,
+        sub: Submission,
+        attempt: int,
+        reason: str,
+        retry_after: float | None,
+        *,
+        raise_: bool = True,
+        spent: int = 0,
     ) -> Outcome:
         last = attempt >= self.deps.max_receive_count
         changes: dict[str, Any] = {"lease_owner": None, "lease_until": None, "error": reason[:1000]}
@@ -342,7 +391,7 @@ class CreateTicket:
             changes["message"] = MSG_DELAYED
             changes["dead_lettered_at"] = self.deps.now()  # the admin's "Recent presses" offers a re-queue
         with contextlib.suppress(ConflictError):
-            sub = self._save(sub, **changes)
+            sub = self._save_or_reload(sub, spent, changes)
         if last:
             self._event(sub, TimelineEventKind.RETRYING, MSG_DELAYED)
             self.deps.tenant_metric(PRESSES_DEAD_LETTERED, sub.tenant_id, 1)
@@ -352,31 +401,41 @@ class CreateTicket:
         return Outcome.SKIPPED
 
     # ------------------------------------------------------------------------------------- the work
-    def _run(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
-        if sub.progress.ticket_id is None:
-            outcome, sub = self._create(sub, tenant, client)
+    def _run(self, run: _Run, tenant: Tenant) -> tuple[Outcome, Submission]:
+        client = run.client
+        if run.sub.progress.ticket_id is None:
+            outcome = self._create(run, tenant)
             if outcome is not Outcome.CREATED:
-                return outcome, sub
-        assert sub.progress.ticket_id is not None
-        if sub.progress.ticket_number is None:
+                return outcome, run.sub
+        p = run.sub.progress
+        assert p.ticket_id is not None
+        if p.ticket_number is None:
             self._check_time()
-            ticket = client.get_ticket(sub.progress.ticket_id)
-            sub = self._save(
-                sub,
-                progress=sub.progress.model_copy(update={"ticket_number": ticket.ticket_number if ticket else None}),
-            )
-        sub = self._note(sub, client)
-        sub = self._attachments(sub, client)
+            ticket = client.get_ticket(p.ticket_id)  # a read: nothing to mark before it
+            run.stage(progress=p.model_copy(update={"ticket_number": ticket.ticket_number if ticket else None}))
+        self._note(run)
+        self._attachments(run)
+        sub = run.sub
         number = sub.progress.ticket_number or str(sub.progress.ticket_id)
-        sub = self._save(
-            sub, status=SubmissionStatus.CREATED, message=None, error=None, lease_owner=None, lease_until=None
-        )
-        self._event(
-            sub,
+        created = self._timeline(
             TimelineEventKind.CREATED,
             f"Ticket {number} was created: {sub.subject}",
             ticket_id=sub.progress.ticket_id,
             ticket_number=sub.progress.ticket_number,
+        )
+        # One write: the steps not yet saved, the final status, the requests spent and the CREATED event.
+        sub = self.deps.submissions.save(
+            sub.model_copy(
+                update={
+                    "status": SubmissionStatus.CREATED,
+                    "message": None,
+                    "error": None,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    **self._spent(sub, run.spent(), final=True),
+                }
+            ),
+            events=[created],
         )
         self.deps.tenant_metric(TICKETS_CREATED, sub.tenant_id, 1)
         return Outcome.CREATED, sub
@@ -425,7 +484,7 @@ class CreateTicket:
         cache.put(key, value, ttl=CONTACT_MISS_TTL if found is None else None)
         return None if value == NOT_FOUND else value
 
-    def _rules(self, sub: Submission, tenant: Tenant, variables: dict[str, Any]) -> tuple[Submission, RulesDecision]:
+    def _rules(self, run: _Run, tenant: Tenant, variables: dict[str, Any]) -> RulesDecision:
         """Run the tenant's rules once per submission and record the outcome on it; a retry of a later step
         (create, note, attachments) reuses the recorded outcome and never runs, or waits for, the rules again.
 
@@ -433,27 +492,30 @@ class CreateTicket:
         default the ticket is created as if no rules had run and the error is named in its note; with
         `rules_on_error = block` the press is refused with the error (the original product's behaviour). Only an
         intentional `exception = '...'` blocks under both."""
-        outcome = sub.rules_outcome
+        outcome = run.sub.rules_outcome
         if outcome is None:
             outcome, errors, warnings = self._evaluate_rules(tenant, variables)
-            resolved = sub.resolved.model_copy(update={"rule_warnings": warnings})
-            sub = self._save(sub, rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            resolved = run.sub.resolved.model_copy(update={"rule_warnings": warnings})
+            if outcome.version > 0:  # rules ran: recorded now, never run again for this submission
+                run.save(rules_outcome=outcome, rules_errors=errors, resolved=resolved)
+            else:  # no rules: nothing to repeat; recorded with the next save
+                run.stage(rules_outcome=outcome, rules_errors=errors, resolved=resolved)
             if outcome.failed:
-                self.deps.tenant_metric(RULES_ERRORS, sub.tenant_id, 1)
+                self.deps.tenant_metric(RULES_ERRORS, run.sub.tenant_id, 1)
                 self.deps.log("rules failed", {"rules_errors": errors[:3]})
         if outcome.exception is not None:
-            return sub, RulesDecision(variables, block=outcome.exception)
+            return RulesDecision(variables, block=outcome.exception)
         if outcome.failed:
-            errors = sub.rules_errors or ["the rules failed"]
+            errors = run.sub.rules_errors or ["the rules failed"]
             if tenant.rules_on_error is RulesErrorPolicy.BLOCK:
                 first = errors[0]
-                return sub, RulesDecision(
+                return RulesDecision(
                     variables, block=("Rules error on " if first.startswith("line ") else "Rules error: ") + first
                 )
-            return sub, RulesDecision(variables, errors=list(errors))
+            return RulesDecision(variables, errors=list(errors))
         merged = dict(variables)
         merged.update(outcome.changed)
-        return sub, RulesDecision(
+        return RulesDecision(
             merged, submission_errors=[submission_error(c) for c in outcome.classifications if c.error]
         )
 
@@ -518,32 +580,37 @@ class CreateTicket:
         )
         return outcome, [], warnings
 
-    def _create(self, sub: Submission, tenant: Tenant, client: AutotaskPort) -> tuple[Outcome, Submission]:
+    def _create(self, run: _Run, tenant: Tenant) -> Outcome:
+        sub, client = run.sub, run.client
         resolved = self._resolve(sub, tenant, client)
         if resolved is None:
             email = tenant.autotask.unregistered_email
-            return self._fail(
-                sub, MSG_CONTACT, f"no contact for {sub.contact.email!r} and no catch-all contact {email!r}"
-            ), sub
+            reason = f"no contact for {sub.contact.email!r} and no catch-all contact {email!r}"
+            return self._fail(sub, MSG_CONTACT, reason, spent=run.spent())
 
         variables = rule_input(
             sub, tenant.defaults, contact_name=resolved.contact_name or "", business_name=resolved.business_name or ""
         )
-        sub, ruled = self._rules(sub, tenant, variables)
+        ruled = self._rules(run, tenant, variables)
+        sub = run.sub
         resolved = resolved.model_copy(update={"rule_warnings": sub.resolved.rule_warnings})
         if ruled.block is not None:
             text = ruled.block[:1000]
-            self._save(
-                sub,
-                status=SubmissionStatus.BLOCKED,
-                message=text,
-                resolved=resolved,
-                lease_owner=None,
-                lease_until=None,
+            run.sub = self.deps.submissions.save(  # final: the BLOCKED event goes with it (exactly once)
+                sub.model_copy(
+                    update={
+                        "status": SubmissionStatus.BLOCKED,
+                        "message": text,
+                        "resolved": resolved,
+                        "lease_owner": None,
+                        "lease_until": None,
+                        **self._spent(sub, run.spent()),
+                    }
+                ),
+                events=[self._timeline(TimelineEventKind.BLOCKED, text)],
             )
-            self._event(sub, TimelineEventKind.BLOCKED, text)
             self.deps.tenant_metric(PRESSES_BLOCKED, sub.tenant_id, 1)
-            return Outcome.BLOCKED, sub
+            return Outcome.BLOCKED
 
         self._check_time()
         picklists = client.ticket_picklists()
@@ -573,12 +640,12 @@ class CreateTicket:
                 self.deps.metric("DuplicateCreatesAvoided", 1)
         note_text = draft.note_text
         if ticket_id is None:
-            sub = self._save(
-                sub,
+            run.save(
                 resolved=resolved,
                 submission_errors=submission_errors,
                 progress=sub.progress.model_copy(update={"create_attempted": True, "note_text": note_text}),
             )
+            sub = run.sub
             try:
                 ticket_id = self._send_create(client, draft.fields)
             except at_errors.ValidationError_ as exc:
@@ -601,13 +668,13 @@ class CreateTicket:
                     ticket_id, number = existing.id, existing.ticket_number
                     self.deps.metric("DuplicateCreatesAvoided", 1)
                 else:
-                    sub = self._save(
-                        sub,
+                    run.save(
                         submission_errors=submission_errors,
                         progress=sub.progress.model_copy(update={"note_text": note_text}),
                     )
+                    sub = run.sub
                     ticket_id = self._send_create(client, repaired.fields)
-        progress = sub.progress.model_copy(
+        progress = run.sub.progress.model_copy(
             update={
                 "ticket_id": ticket_id,
                 "ticket_number": number,
@@ -615,8 +682,9 @@ class CreateTicket:
                 "create_attempted": True,
             }
         )
-        sub = self._save(sub, resolved=resolved, submission_errors=submission_errors, progress=progress)
-        return Outcome.CREATED, sub
+        # Done, recorded with the next save: a retry before it finds the ticket by externalID.
+        run.stage(resolved=resolved, submission_errors=submission_errors, progress=progress)
+        return Outcome.CREATED
 
     @staticmethod
     def _send_create(client: AutotaskPort, fields: dict[str, Any]) -> int:
@@ -665,30 +733,33 @@ class CreateTicket:
         self.deps.caches.publish.put(tenant_id, value)
         return value
 
-    def _note(self, sub: Submission, client: AutotaskPort) -> Submission:
-        p = sub.progress
+    def _note(self, run: _Run) -> None:
+        client, p = run.client, run.sub.progress
         if p.note_id is not None or p.note_skipped:
-            return sub
+            return
         assert p.ticket_id is not None
         if not p.note_text:
-            return self._save(sub, progress=p.model_copy(update={"note_skipped": True}))
-        title = note_title(sub.submission_id)
+            run.stage(progress=p.model_copy(update={"note_skipped": True}))
+            return
+        title = note_title(run.sub.submission_id)
         self._check_time()
         if p.note_attempted:
             for note in client.list_ticket_notes(p.ticket_id):
                 if (note.title or "") == title:
                     self.deps.metric("DuplicateNotesAvoided", 1)
-                    return self._save(sub, progress=p.model_copy(update={"note_id": note.id}))
-        publish = self._publish_internal(client, sub.tenant_id)
-        sub = self._save(sub, progress=p.model_copy(update={"note_attempted": True}))
+                    run.stage(progress=p.model_copy(update={"note_id": note.id}))
+                    return
+        publish = self._publish_internal(client, run.sub.tenant_id)
+        run.save(progress=p.model_copy(update={"note_attempted": True}))
         note_id = client.create_ticket_note(p.ticket_id, title, p.note_text, publish=publish)
-        return self._save(sub, progress=sub.progress.model_copy(update={"note_id": note_id}))
+        run.stage(progress=run.sub.progress.model_copy(update={"note_id": note_id}))
 
-    def _attachments(self, sub: Submission, client: AutotaskPort) -> Submission:
-        ticket_id = sub.progress.ticket_id
+    def _attachments(self, run: _Run) -> None:
+        client = run.client
+        ticket_id = run.sub.progress.ticket_id
         assert ticket_id is not None
-        for attachment in sub.attachments:
-            p = sub.progress
+        for attachment in run.sub.attachments:
+            p = run.sub.progress
             name = attachment.filename
             if name in p.attachments:
                 continue
@@ -697,29 +768,24 @@ class CreateTicket:
                 existing = self._find_attachment(client, ticket_id, name)
                 if existing is not None:
                     self.deps.metric("DuplicateAttachmentsAvoided", 1)
-                    sub = self._save(
-                        sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: existing}})
-                    )
+                    run.stage(progress=p.model_copy(update={"attachments": {**p.attachments, name: existing}}))
                     continue
             data = self.deps.blobs.get(attachment.s3_key)
-            sub = self._save(
-                sub, progress=p.model_copy(update={"attachments_attempted": sorted({*p.attachments_attempted, name})})
-            )
+            run.save(progress=p.model_copy(update={"attachments_attempted": sorted({*p.attachments_attempted, name})}))
             try:
                 attachment_id = client.create_ticket_attachment(ticket_id, name, data, title=name)
             except at_errors.ValidationError_ as exc:
                 # A file Autotask refuses (type, size) must not hold the ticket hostage: note it and go on.
                 self._event(
-                    sub,
+                    run.sub,
                     TimelineEventKind.NOTE,
                     f"Attachment {name} was not accepted: {exc}"[:500],
                     visible=False,
                     event_id=f"dispatch:attachment-refused:{name}",
                 )
                 attachment_id = 0
-            p = sub.progress
-            sub = self._save(sub, progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
-        return sub
+            p = run.sub.progress
+            run.stage(progress=p.model_copy(update={"attachments": {**p.attachments, name: attachment_id}}))
 
     def _find_attachment(self, client: AutotaskPort, ticket_id: int, name: str) -> int | None:
         for attachment in client.find_ticket_attachments(ticket_id):

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
@@ -493,15 +494,25 @@ class SubmissionView(BaseModel):
 class SubmissionRepository(Protocol):
     """Submissions, their timelines and the (tenant, ticket id) -> submission link."""
 
-    def create(self, submission: Submission) -> Submission:
-        """Store a new submission (revision 1); ConflictError if (tenant, submission id) exists."""
+    def create(self, submission: Submission, *, first_event: TimelineEvent | None = None) -> Submission:
+        """Store a new submission (revision 1) and, atomically with it, its first timeline event;
+        ConflictError (and nothing stored) if (tenant, submission id) exists."""
         ...
 
     def get(self, tenant_id: str, submission_id: str) -> Submission | None: ...
 
-    def save(self, submission: Submission) -> Submission:
-        """Store changes; ConflictError if the stored revision is not `submission.revision`. Refreshes the TTL
-        and, once `progress.ticket_id` is set, the (tenant, ticket id) link. Returns the new revision."""
+    def get_with_events(
+        self, tenant_id: str, submission_id: str, *, limit: int = 200
+    ) -> tuple[Submission | None, list[TimelineEvent]]:
+        """The submission and its timeline (oldest first), read together (one round trip in DynamoDB)."""
+        ...
+
+    def save(self, submission: Submission, *, events: Sequence[TimelineEvent] = ()) -> Submission:
+        """Store changes; ConflictError (and nothing written) if the stored revision is not
+        `submission.revision`. `events` are appended atomically with the change: exactly once because the
+        change is (the revision condition), so they must belong to a transition that happens once (claim,
+        created, failed, blocked). Refreshes the TTL and, once `progress.ticket_id` is set, the (tenant,
+        ticket id) link. Returns the new revision."""
         ...
 
     def find_by_ticket(self, tenant_id: str, ticket_id: int) -> Submission | None:

@@ -1,12 +1,21 @@
 """Intake use cases. The route handlers (functions/intake/routes.py) authenticate, then call these.
 
-Submit is idempotent on (tenant, submission id):
-1. files first: inline attachments are written to S3, uploaded ones are checked there (exists, size);
-2. the submission is stored with a conditional put (a concurrent or repeated POST finds it);
-3. the work message is sent and the submission marked `enqueued`.
-A retry with the same body returns the same answer (same receipt: it is derived from the agent's key) and
-re-sends the work message only if the first attempt died before sending it. The same id with another body
-is a conflict. Nothing is stored or queued for a request that fails validation.
+Submit is idempotent on (tenant, submission id) and costs 3 AWS calls after the key lookup's one (plus one per
+inline file): files first (inline attachments written to S3 under keys that include the body's fingerprint, so
+a conflicting body never overwrites the accepted one's files; uploaded ones are checked there), then ONE
+conditional transaction that stores the submission with `enqueued=true` and its first timeline event (a
+concurrent or repeated POST finds it: the transaction fails and nothing of this attempt is stored), then the
+work message. A retry with the same body returns the same answer (same receipt: it is derived from the agent's
+key). The same id with another body is a conflict. Nothing is stored or queued for a request that fails
+validation.
+
+A crash between the write and the send (docs/architecture.md, "Submissions"):
+- the send fails in this invocation (SQS error, timeout): `enqueued` is set back to false before the error
+  goes out, and the agent's retry re-sends (a repeat re-sends whenever `enqueued` is false);
+- the invocation dies with no chance to reset it (killed, timed out): a repeat POST or a status read that finds
+  the submission still `queued`, never picked up by a dispatcher (`attempts == 0`) and older than
+  `REQUEUE_AFTER` re-sends the message, at most once per `REQUEUE_AFTER` (recorded with the optimistic-locked
+  save). Duplicates are harmless: the dispatcher's claim and final states make a second message a no-op.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from helpdesk.domain.ports import ConflictError
@@ -25,6 +35,7 @@ from helpdesk.domain.submission import (
     Submission,
     SubmissionRepository,
     SubmissionRequest,
+    SubmissionStatus,
     SubmissionView,
     SubmitAccepted,
     TimelineEvent,
@@ -33,6 +44,7 @@ from helpdesk.domain.submission import (
     receipt_for,
     receipt_hash,
 )
+from helpdesk.domain.tenant import utcnow
 from helpdesk.domain.work import SubmissionWork
 from helpdesk.errors import Conflict, Invalid, NotFound, TooLarge
 from helpdesk.errors import ServiceError as IntakeError
@@ -44,6 +56,14 @@ class SubmissionConflict(Conflict):
 
 class InvalidUpload(Invalid):
     """An attachment names an upload that is not there, not this tenant's, or not what was declared."""
+
+
+# Far longer than any intake invocation can last (API Gateway gives up after 29 s, the function's timeout is
+# shorter), and longer than a normal queue backlog: a submission unchanged for this long that no dispatcher has
+# taken was most likely lost between write and send. Re-sending is harmless (the dispatcher's claim makes a
+# duplicate a no-op) but not free, so it happens at most once per REQUEUE_AFTER per submission: a backlog of
+# polled submissions adds at most one message each per 5 minutes.
+REQUEUE_AFTER = timedelta(minutes=5)
 
 
 class BlobStore(Protocol):
@@ -89,10 +109,12 @@ class IntakeService:
         blobs: BlobStore,
         queue: WorkQueue,
         *,
-        inline_key: Callable[[str, str, int, str], str],
+        inline_key: Callable[[str, str, int, str, str], str],
         upload_key: Callable[[str, str, str], str],
         signer: UploadSigner | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._now = now
         self.submissions = submissions
         self.blobs = blobs
         self.queue = queue
@@ -105,31 +127,39 @@ class IntakeService:
         self, tenant_id: str, request: SubmissionRequest, *, token: str, credential_id: str | None = None
     ) -> SubmitAccepted:
         receipt = receipt_for(token, tenant_id, request.submission_id)
-        existing = self.submissions.get(tenant_id, request.submission_id)
-        if existing is not None:
-            return self._repeat(existing, request, receipt)
-
-        attachments = self._store_files(tenant_id, request)
+        fingerprint = request.fingerprint()
+        attachments = self._store_files(tenant_id, request, fingerprint)
         submission = Submission.from_request(
             tenant_id, request, attachments, receipt=receipt, credential_id=credential_id
+        ).model_copy(update={"enqueued": True})  # the send follows; reset below if it fails
+        first = TimelineEvent(
+            event=TimelineEventKind.QUEUED, text="Your request was received.", event_id="intake:queued"
         )
         try:
-            stored = self.submissions.create(submission)
-        except ConflictError:  # a concurrent identical POST won the race
-            again = self.submissions.get(tenant_id, request.submission_id)
-            if again is None:
+            stored = self.submissions.create(submission, first_event=first)
+        except ConflictError:  # a repeat, a concurrent identical POST, or another body with this id
+            existing = self.submissions.get(tenant_id, request.submission_id)
+            if existing is None:
                 raise
-            return self._repeat(again, request, receipt)
-        self.submissions.append_event(
-            tenant_id,
-            stored.submission_id,
-            TimelineEvent(event=TimelineEventKind.QUEUED, text="Your request was received.", event_id="intake:queued"),
-        )
-        self._enqueue(stored)
+            return self._repeat(existing, fingerprint, receipt)
+        try:
+            self._send(stored)
+        except Exception:
+            # Not sent: say so on the submission, so that the agent's retry (a repeat) sends it.
+            for _ in range(3):  # bounded: a status read may be saving it too
+                try:
+                    self.submissions.save(stored.model_copy(update={"enqueued": False}))
+                    break
+                except ConflictError:
+                    fresh = self.submissions.get(tenant_id, stored.submission_id)
+                    if fresh is None or fresh.attempts > 0:
+                        break
+                    stored = fresh
+            raise
         return SubmitAccepted(id=stored.submission_id, status="queued", receipt=receipt)
 
-    def _repeat(self, existing: Submission, request: SubmissionRequest, receipt: str) -> SubmitAccepted:
-        if existing.fingerprint != request.fingerprint():
+    def _repeat(self, existing: Submission, fingerprint: str, receipt: str) -> SubmitAccepted:
+        if existing.fingerprint != fingerprint:
             raise SubmissionConflict(
                 "This submission_id was already used for a different request; generate a new id for a new request."
             )
@@ -141,29 +171,32 @@ class IntakeService:
                 existing = self.submissions.save(existing.model_copy(update={"receipt_hashes": hashes}))
             except ConflictError:
                 existing = self.submissions.get(existing.tenant_id, existing.submission_id) or existing
-        if not existing.enqueued:
-            self._enqueue(existing)
+        self._requeue_if_lost(existing)
         return SubmitAccepted(id=existing.submission_id, status=existing.status.value, receipt=receipt)
 
-    def _enqueue(self, submission: Submission) -> None:
+    def _send(self, submission: Submission) -> None:
         self.queue.send(SubmissionWork(tenant_id=submission.tenant_id, submission_id=submission.submission_id))
-        for _ in range(3):  # bounded: the dispatcher may be saving the same item right now
-            try:
-                self.submissions.save(submission.model_copy(update={"enqueued": True}))
-                return
-            except ConflictError:
-                fresh = self.submissions.get(submission.tenant_id, submission.submission_id)
-                if fresh is None or fresh.enqueued:
-                    return
-                submission = fresh
 
-    def _store_files(self, tenant_id: str, request: SubmissionRequest) -> list[StoredAttachment]:
+    def _requeue_if_lost(self, submission: Submission) -> None:
+        """Re-send the work message of a submission whose message was never sent (module docstring)."""
+        if submission.status is not SubmissionStatus.QUEUED or submission.attempts > 0:
+            return  # a dispatcher has it (or had it): its own retries and the DLQ take over
+        stale = self._now() - submission.updated_at >= REQUEUE_AFTER
+        if submission.enqueued and not stale:
+            return  # sent by its first attempt, or that attempt may still be running
+        try:  # record the re-send first: a concurrent repeat or status read then does not send it again
+            self.submissions.save(submission.model_copy(update={"enqueued": True}))
+        except ConflictError:
+            return  # someone else (a dispatcher claim, another repeat) changed it just now
+        self._send(submission)
+
+    def _store_files(self, tenant_id: str, request: SubmissionRequest, fingerprint: str) -> list[StoredAttachment]:
         total = 0
         stored: list[StoredAttachment] = []
         pending: list[tuple[str, bytes, str]] = []
         claimed: list[tuple[str, str]] = []
         for index, attachment in enumerate(request.attachments):
-            key = self._key_inline(tenant_id, request.submission_id, index, attachment.filename)
+            key = self._inline_key(tenant_id, request.submission_id, index, attachment.filename, fingerprint[:16])
             if isinstance(attachment, InlineAttachment):
                 data = attachment.decoded()
                 pending.append((key, data, attachment.content_type))
@@ -198,19 +231,17 @@ class IntakeService:
             self.blobs.copy(upload, key)
         return stored
 
-    def _key_inline(self, tenant_id: str, submission_id: str, index: int, filename: str) -> str:
-        return self._inline_key(tenant_id, submission_id, index, filename)
-
     def _key_upload(self, tenant_id: str, submission_id: str, upload_id: str) -> str:
         return self._upload_key(tenant_id, submission_id, upload_id)
 
     # ------------------------------------------------------------------------------------- status
     def status(self, tenant_id: str, submission_id: str, receipt: str) -> SubmissionView:
-        submission = self.submissions.get(tenant_id, submission_id)
+        submission, events = self.submissions.get_with_events(tenant_id, submission_id)
         # Unknown id and wrong receipt look the same: a receipt is what proves you may read it.
         if submission is None or not submission.receipt_matches(receipt):
             raise NotFound("No submission with this id for this receipt.")
-        return SubmissionView.of(submission, self.submissions.list_events(tenant_id, submission_id))
+        self._requeue_if_lost(submission)
+        return SubmissionView.of(submission, events)
 
     # ------------------------------------------------------------------------------------- uploads
     def request_upload(self, tenant_id: str, request: UploadRequest) -> UploadTicket:
