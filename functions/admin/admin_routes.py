@@ -121,7 +121,12 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 @app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response[str]:
+    return _refused(exc)
+
+
 def _refused(exc: ServiceError) -> Response[str]:
+    """Every refusal of this API (the exception handlers below all answer through here)."""
     logger.info("admin request refused", extra={"status": exc.status, "error": exc.code})
     return error_response(exc, realm="admin", headers=SECURITY_HEADERS)
 

@@ -98,7 +98,12 @@ app.use(middlewares=[_guard])
 
 
 @app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response[Any]:
+    return _refused(exc)
+
+
 def _refused(exc: ServiceError) -> Response[Any]:
+    """Every refusal of this API, counted by kind (the exception handlers below all answer through here)."""
     if isinstance(exc, Unauthorized):
         metrics.add_metric(name="Unauthorized", unit="Count", value=1)
     elif isinstance(exc, TenantDisabled):

@@ -170,7 +170,7 @@ def invalid_request(problems: Iterable[Mapping[str, Any]]) -> ServiceError:
 
 
 # ------------------------------------------------------------------------------------------- OpenAPI
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> dict[int, Any]:
     """OpenAPI `responses` entries for these refusals, each with ErrorBody."""
     return {
         status: {

@@ -75,9 +75,14 @@ class BlobStore(Protocol):
 
 
 class PresignedUploadLike(Protocol):
-    url: str
-    fields: dict[str, str]
-    expires_in: int
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def fields(self) -> dict[str, str]: ...
+
+    @property
+    def expires_in(self) -> int: ...
 
 
 class UploadSigner(Protocol):
