@@ -38,6 +38,12 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
 def handler(aws_env: dict[str, str], sim: AutotaskSimulator, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("RETRY_BASE_DELAY_SECONDS", "0")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "dispatcher")
+    # In Lambda every function has its own process, so the shared metrics singleton is created with the right
+    # service name; in one test process another function's tests may have created it first.
+    from helpdesk.observability import metrics
+
+    monkeypatch.setattr(metrics, "service", "dispatcher")
+    monkeypatch.setattr(metrics.provider, "service", "dispatcher")
     directory = ROOT / "functions" / "dispatcher"
     for name in ("dependencies", "dispatcher_app"):
         sys.modules.pop(name, None)
