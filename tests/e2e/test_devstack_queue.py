@@ -61,8 +61,9 @@ def test_failing_work_item_is_retried_then_dead_lettered(devstack: Any, body: st
     # after exactly maxReceiveCount deliveries to the dispatcher (the DLQ receive above counts one more)
     assert devstack.deliveries(message_id) == max_receives
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) == max_receives + 1
-    # each of them an invocation that failed the (single-record) batch
-    assert devstack.stats()["functions"]["DispatcherFunction"]["errors"] >= errors_before + max_receives
+    # each of them reported as a failed record of a partial batch answer, not as a function error (a poison
+    # message is counted as DispatchUnexpectedErrors, with its own alarm; function errors mean a broken deploy)
+    assert devstack.stats()["functions"]["DispatcherFunction"]["errors"] == errors_before
     # and nothing is left on the work queue
     attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessages"]) == 0

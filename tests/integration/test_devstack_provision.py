@@ -67,8 +67,9 @@ def test_bucket_is_encrypted_private_and_expires_objects(provisioned: Template) 
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert rule["Expiration"]["Days"] == 30
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["expire-attachments"]["Expiration"]["Days"] == 30
+    assert rules["expire-unclaimed-uploads"]["Expiration"]["Days"] == 1
 
 
 def test_bucket_accepts_writes_over_plain_http(provisioned: Template) -> None:

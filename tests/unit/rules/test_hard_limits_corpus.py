@@ -63,7 +63,7 @@ MEMORY = {
         + ", ".join(f"{k}: {k}" for k in range(400))
         + "})\n"
     ),
-    "str case expansion (one char, three upper)": "s = '\\ufb03' * 1000000\nkeep = []\nfor i in range(40):\n    keep.append(s.upper())\n",
+    "str case expansion (one char, three upper)": "s = '\\ufb03' * 1000000\nkeep = []\nfor i in range(100):\n    keep.append(s.upper())\n",
     "str case expansion (casefold)": "s = '\\u00df' * 1000000\nkeep = []\nfor i in range(60):\n    keep.append(s.casefold())\n",
     "format spec padding kept in a list": "keep = []\nfor i in range(60000):\n    keep.append(f'{i:>9999}')\n",
     "%-format padding kept in a list": "keep = []\nfor i in range(60000):\n    keep.append('%9999d' % i)\n",

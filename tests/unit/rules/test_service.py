@@ -102,7 +102,8 @@ def test_evaluation_leaves_the_callers_alarm_handler_and_timer_alone() -> None:
     signal.setitimer(signal.ITIMER_REAL, 30)
     try:
         service = RulesService()
-        slow = "s = 'x' * 1000000\nx = [s] * 100000\nx.sort()\n"  # one long C call
+        # one long C call: equal 1 MB strings that are different objects (identical ones compare quickly)
+        slow = "s = 'x' * 1000000\nt = s[:-1] + 'x'\nx = [s, t] * 50000\nx.sort()\n"
         assert service.handle(event(source=slow)).exception is not None
         assert service.handle(event()).exception is None
         assert signal.getsignal(signal.SIGALRM) is not signal.default_int_handler
