@@ -2,7 +2,7 @@
 
 Limits (the API's): 6 MB per attachment, 20 MB per submission, 10 attachments. API Gateway refuses bodies
 over 10 MB and a Lambda request payload is at most 6 MB, so only small files go inline (base64 grows them
-by a third); bigger ones go through POST /v1/uploads and a PUT to the presigned URL.
+by a third); bigger ones go through POST /v1/uploads and a form POST to the presigned URL.
 """
 
 from __future__ import annotations

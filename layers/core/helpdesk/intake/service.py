@@ -207,7 +207,7 @@ class IntakeService:
                 if found is None:
                     raise InvalidUpload(
                         f"upload {attachment.upload_id} was not found: request an upload URL for this submission "
-                        "with POST /v1/uploads and PUT the file first",
+                        "with POST /v1/uploads and POST the file to it first",
                         field=f"attachments.{index}.upload_id",
                     )
                 if found > MAX_ATTACHMENT_BYTES:
