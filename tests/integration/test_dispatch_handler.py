@@ -7,7 +7,6 @@ import copy
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,6 @@ from .dispatch_world import InProcessRules, World
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = json.loads((ROOT / "events" / "dispatcher_submission.json").read_text())
 SID = json.loads(EVENT["Records"][0]["body"])["submission_id"]
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[AutotaskSimulator]:
-    simulator = AutotaskSimulator(seed_random=3)
-    simulator.start()
-    for key, value in simulator.client_env().items():
-        monkeypatch.setenv(key, value)
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture
