@@ -15,7 +15,7 @@ from helpdesk.adapters.dynamodb_limits import DynamoTenantLeases
 from helpdesk.domain.work import SubmissionWork, dump_work
 
 from .dispatch_world import World
-from .test_dispatch_handler import handler, sim  # noqa: F401 - fixtures
+from .test_dispatch_handler import handler  # noqa: F401 - fixture
 
 
 def test_a_tenant_gets_at_most_its_slots_and_a_lapsed_lease_frees_itself(aws_env: dict[str, str]) -> None:
@@ -74,7 +74,7 @@ def _records(env: dict[str, str], works: list[SubmissionWork]) -> dict[str, Any]
 def test_the_dispatcher_defers_a_tenant_holding_its_share_and_serves_the_others(
     handler: Any,  # noqa: F811
     aws_env: dict[str, str],
-    sim: AutotaskSimulator,  # noqa: F811
+    sim: AutotaskSimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = World(sim=sim, env=aws_env)
