@@ -378,3 +378,31 @@ def test_header_injection_is_refused_and_never_reflected(devstack: Any, victim: 
         assert 400 <= status < 500, (raw[:120], status, data[:300])
         assert b"set-cookie: injected" not in head and b"x-injected" not in head, head
     assert _stored(devstack, victim["tenant_id"]) == before
+
+
+def test_the_agents_largest_inline_body_still_fits_lambdas_payload_limit(devstack: Any, victim: dict[str, Any]) -> None:
+    # JSON bodies reach the function base64-encoded (4/3 larger): the reference agent's inline budget must still
+    # fit Lambda's 6 MB request payload, or its presses with screenshots would meet API Gateway's 413.
+    import base64
+
+    from helpdesk_cli.agent.files import INLINE_BUDGET_BYTES, INLINE_MAX_BYTES
+
+    sid = f"inline-max-{uuid.uuid4().hex[:12]}"
+    count = INLINE_BUDGET_BYTES // INLINE_MAX_BYTES
+    body = _submission(sid, "Screens attached " + "x" * 7900)
+    body["append"] = "y" * 32000
+    body["attachments"] = [
+        {
+            "filename": f"screen{n}.png",
+            "content_type": "image/png",
+            "data_base64": base64.b64encode(bytes([n]) * INLINE_MAX_BYTES).decode(),
+        }
+        for n in range(count)
+    ]
+    answer = requests.post(
+        f"{victim['api']}/v1/tickets",
+        json=body,
+        headers={"Authorization": f"Bearer {victim['button']}"},
+        timeout=120,
+    )
+    assert answer.status_code == 202, (answer.status_code, answer.text[:300])
