@@ -9,9 +9,9 @@ from helpdesk.adapters.dynamodb_notifications import DynamoSyncStates
 from helpdesk.dispatch.create_ticket import Outcome, RetryLater
 from helpdesk.dispatch.sync import SyncOutcome, SyncTicket
 from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.sync import SyncState
 from helpdesk.domain.tenant import SecretPurpose
 from helpdesk.domain.work import SyncWork
-from helpdesk.notifications.sync_model import SyncState
 
 from .dispatch_world import TENANT, World
 

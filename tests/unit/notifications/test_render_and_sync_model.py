@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from helpdesk.domain.submission import Contact, Machine, Submission, TicketProgress, TimelineEvent
+from helpdesk.domain.sync import COMPLETE_STATUS, Reply, TicketSnapshot, diff, initial_state
 from helpdesk.domain.tenant import NotificationEvent, NotificationSettings
 from helpdesk.notifications.render import notifies, render, render_event
-from helpdesk.notifications.sync_model import COMPLETE_STATUS, Reply, TicketSnapshot, diff, initial_state
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

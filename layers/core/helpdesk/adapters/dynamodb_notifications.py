@@ -3,7 +3,7 @@
   SYNC#<tenant>#<ticket id>   / PENDING     "sync pending" marker: `until` (epoch ms) a scheduled sync covers
                                             every further notification; `received`, `collapsed` counters,
                                             `last_source`, `last_at` (what arrived last). TTL 2 days.
-  SUB#<tenant>#<submission>   / SYNCSTATE   the sync baseline (notifications.sync_model.SyncState, JSON in
+  SUB#<tenant>#<submission>   / SYNCSTATE   the sync baseline (domain.sync.SyncState, JSON in
                                             `doc`), optimistic `revision`; TTL like the submission.
 Feed reads use the timeline items written by DynamoSubmissionRepository.append_event (EVENT#<at>#<suffix>, and
 the device index gsi1pk=TENANT#<tenant>#DEVICE#<device>, gsi1sk=<at>#<submission>#<suffix>).
@@ -26,10 +26,9 @@ from helpdesk.adapters.dynamodb_submissions import (
     ticket_pk,
 )
 from helpdesk.domain.ports import ConflictError
-from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.submission import StoredEvent, Submission, TimelineEvent
+from helpdesk.domain.sync import SyncState
 from helpdesk.domain.tenant import utcnow
-from helpdesk.notifications.feed import StoredEvent
-from helpdesk.notifications.sync_model import SyncState
 
 _PENDING = "PENDING"
 _STATE = "SYNCSTATE"

@@ -25,10 +25,10 @@ from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.domain.ports import ConflictError
 from helpdesk.domain.submission import Submission, TimelineEvent
+from helpdesk.domain.sync import Reply, SyncState, TicketSnapshot, diff, initial_state
 from helpdesk.domain.tenant import Tenant
 from helpdesk.domain.ticket import note_title
 from helpdesk.domain.work import SyncWork
-from helpdesk.notifications.sync_model import Reply, SyncState, TicketSnapshot, diff, initial_state
 from helpdesk.ports import AutotaskPort, TenantNotConfigured
 
 from .breaker import credentials_fingerprint

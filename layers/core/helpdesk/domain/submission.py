@@ -18,6 +18,7 @@ import hmac
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
@@ -451,6 +452,19 @@ class TimelineEvent(BaseModel):
     event_id: str = Field(default="", max_length=200, description="idempotency key of the event (optional)")
     data: dict[str, str | int | None] = Field(default_factory=dict, description="structured extras (ticket status...)")
     visible: bool = Field(default=True, description="shown to the end user (timeline + notification feed)")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A timeline event as stored: `key` is unique within its submission (the sort key's suffix)."""
+
+    submission_id: str
+    key: str
+    event: TimelineEvent
+
+    @property
+    def feed_id(self) -> str:
+        return f"{self.submission_id}.{self.key}"
 
 
 # ---------------------------------------------------------------------------------------------- API answers

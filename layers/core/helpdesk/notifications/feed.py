@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from helpdesk.domain.submission import Submission, TimelineEvent, submission_id_of_receipt
+from helpdesk.domain.submission import StoredEvent, Submission, submission_id_of_receipt
 from helpdesk.domain.tenant import Tenant
 
 from .cursor import Cursor, InvalidCursor, next_page
@@ -25,20 +25,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
-__all__ = ["FeedAnswer", "FeedError", "FeedEvent", "FeedService", "InvalidCursor", "StoredEvent"]
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """A timeline event as stored: `key` is unique within its submission (the sort key's suffix)."""
-
-    submission_id: str
-    key: str
-    event: TimelineEvent
-
-    @property
-    def feed_id(self) -> str:
-        return f"{self.submission_id}.{self.key}"
+__all__ = ["FeedAnswer", "FeedError", "FeedEvent", "FeedService", "InvalidCursor"]
 
 
 class FeedStore(Protocol):
