@@ -126,7 +126,7 @@ def test_everything_the_dispatcher_keeps_in_the_tenants_table_sits_under_its_lea
     from samcli.yamlhelper import yaml_parse
 
     from helpdesk.adapters.dynamodb_limits import DynamoBreakerStore, DynamoConcurrencyLimiter
-    from helpdesk.autotask.limiter import LimiterKey
+    from helpdesk.ports import LimiterKey
 
     template = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").read_text())
     statements = template["Resources"]["DispatcherFunction"]["Properties"]["Policies"][0]["Statement"]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from helpdesk.adapters.dynamodb_limits import DynamoConcurrencyLimiter
-from helpdesk.autotask.errors import ThreadLimitExceeded, Throttled
-from helpdesk.autotask.limiter import LimiterKey
+from helpdesk.ports import LimiterKey, ThreadLimitExceeded, Throttled
 
 KEY = LimiterKey("281001", "CODE", "Tickets")
 

@@ -8,21 +8,107 @@ Tests implement the same Protocols with in-memory fakes, and mypy checks both si
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from helpdesk.autotask.models import (
-    AtCompany,
-    AtConfigurationItem,
-    AtContact,
-    AtResource,
-    AtTicket,
-    AtTicketAttachment,
-    AtTicketNote,
-)
-from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 from helpdesk.domain.rules import RuleResult, RulesRequest
 from helpdesk.domain.tenant import Tenant
+
+if TYPE_CHECKING:  # annotations only: helpdesk.autotask imports this module (errors, limiter), not the reverse
+    from helpdesk.autotask.models import (
+        AtCompany,
+        AtConfigurationItem,
+        AtContact,
+        AtResource,
+        AtTicket,
+        AtTicketAttachment,
+        AtTicketNote,
+    )
+    from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
+
+# ------------------------------------------------------------------------ Autotask: errors and thread limits
+# What every Autotask port raises and the limiter contract. The HTTP client (helpdesk.autotask) and the
+# cross-instance limiter (adapters/dynamodb_limits.py) both depend on this, never on each other;
+# helpdesk.autotask.errors re-exports these classes and adds the finer ones the client tells apart.
+
+MSG_ACCESS = "There was an error accessing the API endpoint."
+MSG_THROTTLED = "The PSA is limiting API requests; the request will be retried later."
+
+
+class AutotaskError(Exception):
+    """Base class. `str(exc)` is the admin-facing message followed by Autotask's own text."""
+
+    retryable: bool = False
+    user_message: str = MSG_ACCESS
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        errors: Sequence[str] = (),
+        retry_after: float | None = None,
+        maybe_committed: bool = False,
+    ) -> None:
+        self.detail = detail
+        self.status = status
+        self.errors: tuple[str, ...] = tuple(errors)
+        self.retry_after = retry_after
+        self.maybe_committed = maybe_committed
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        extra = [self.detail] if self.detail else []
+        extra += [e for e in self.errors if e not in extra]
+        suffix = f" (HTTP {self.status})" if self.status else ""
+        return self.user_message + suffix + (": " + " | ".join(extra) if extra else "")
+
+    @property
+    def autotask_message(self) -> str:
+        """Autotask's own text (or our detail when Autotask gave none)."""
+        return " | ".join(self.errors) if self.errors else (self.detail or "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._render()!r})"
+
+
+class Throttled(AutotaskError):
+    """429 or the hourly request threshold: wait `retry_after` (if given) and try again."""
+
+    retryable = True
+    user_message = MSG_THROTTLED
+
+
+class ThreadLimitExceeded(Throttled):
+    """`Thread Threshold Exceeded` (3 concurrent requests per integration code and entity)."""
+
+
+AUTOTASK_THREAD_LIMIT = 3  # per (database, integration code, entity): docs/autotask.md, helpdesk.autotask.limiter
+
+
+class LimiterKey(NamedTuple):
+    database: str  # zone `ci` (or the zone URL when Autotask returns no ci)
+    integration_code: str
+    entity: str
+    parent: str | None = None  # the parent entity of a child collection: its slot is held too
+
+    def slots(self) -> list[LimiterKey]:
+        """The keys whose slots one request holds: the parent's first (one order everywhere: no deadlock)."""
+        own = self._replace(parent=None)
+        return [own._replace(entity=self.parent), own] if self.parent and self.parent != self.entity else [own]
+
+
+class ConcurrencyLimiter(Protocol):
+    """Autotask's thread limit (helpdesk.autotask.limiter: in-process; adapters/dynamodb_limits.py: across
+    instances, plus the hourly budget)."""
+
+    def acquire(self, key: LimiterKey) -> AbstractContextManager[None]:
+        """Block until a slot for `key` is free (bounded), hold it for the `with` body.
+
+        Raises ThreadLimitExceeded when none frees up in time, Throttled when a request budget is spent."""
+        ...
+
 
 # ------------------------------------------------------------------------------------------- Autotask (dispatch)
 

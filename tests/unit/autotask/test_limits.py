@@ -8,7 +8,8 @@ import pytest
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.autotask.client import AttachmentBudget
 from helpdesk.autotask.errors import AttachmentQuotaExceeded, ThreadLimitExceeded
-from helpdesk.autotask.limiter import LimiterKey, LocalConcurrencyLimiter
+from helpdesk.autotask.limiter import LocalConcurrencyLimiter
+from helpdesk.ports import LimiterKey
 
 
 def test_limiter_allows_three_per_key_and_keys_are_independent() -> None:

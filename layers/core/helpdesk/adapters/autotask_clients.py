@@ -14,10 +14,9 @@ from typing import Any
 
 from helpdesk.autotask.client import AutotaskClient, RequestEvent
 from helpdesk.autotask.credentials import AutotaskCredentials
-from helpdesk.autotask.limiter import ConcurrencyLimiter
 from helpdesk.domain.ports import SecretBox
 from helpdesk.domain.tenant import SecretPurpose, Tenant
-from helpdesk.ports import TenantNotConfigured
+from helpdesk.ports import ConcurrencyLimiter, TenantNotConfigured
 
 MAX_CLIENTS = 200
 

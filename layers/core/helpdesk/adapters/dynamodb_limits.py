@@ -46,8 +46,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpdesk import aws
-from helpdesk.autotask.errors import ThreadLimitExceeded, Throttled
-from helpdesk.autotask.limiter import AUTOTASK_THREAD_LIMIT, LimiterKey
+from helpdesk.ports import AUTOTASK_THREAD_LIMIT, LimiterKey, ThreadLimitExceeded, Throttled
 
 DEFAULT_HOURLY_BUDGET = 4000  # of Autotask's 10,000/h per database: the MSP's other integrations share it
 LEASE_SECONDS = 45.0  # > the client's connect + read timeout, so a live request never loses its slot
@@ -63,7 +62,7 @@ def _conditional_failed(exc: ClientError) -> bool:
 
 
 class DynamoConcurrencyLimiter:
-    """Implements helpdesk.autotask.limiter.ConcurrencyLimiter across processes (and the hourly budget)."""
+    """Implements helpdesk.ports.ConcurrencyLimiter across processes (and the hourly budget)."""
 
     def __init__(
         self,

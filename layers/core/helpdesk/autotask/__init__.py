@@ -9,15 +9,13 @@ with AutotaskClient(creds) as at:
 from helpdesk.autotask.client import AutotaskClient, RequestEvent, RequestStats
 from helpdesk.autotask.config import AutotaskSettings
 from helpdesk.autotask.credentials import AutotaskCredentials
-from helpdesk.autotask.limiter import ConcurrencyLimiter, LimiterKey, LocalConcurrencyLimiter
+from helpdesk.autotask.limiter import LocalConcurrencyLimiter
 from helpdesk.autotask.picklists import NotePicklists, TicketPicklists
 
 __all__ = [
     "AutotaskClient",
     "AutotaskCredentials",
     "AutotaskSettings",
-    "ConcurrencyLimiter",
-    "LimiterKey",
     "LocalConcurrencyLimiter",
     "NotePicklists",
     "RequestEvent",

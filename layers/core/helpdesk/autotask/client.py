@@ -37,7 +37,7 @@ from helpdesk.autotask import errors as e
 from helpdesk.autotask.cache import TTLCache
 from helpdesk.autotask.config import AutotaskSettings
 from helpdesk.autotask.credentials import AutotaskCredentials
-from helpdesk.autotask.limiter import ConcurrencyLimiter, LimiterKey, default_limiter
+from helpdesk.autotask.limiter import default_limiter
 from helpdesk.autotask.models import (
     AtCompany,
     AtConfigurationItem,
@@ -53,6 +53,7 @@ from helpdesk.autotask.models import (
 )
 from helpdesk.autotask.picklists import NotePicklists, Picklists, TicketPicklists
 from helpdesk.autotask.redact import redact
+from helpdesk.ports import ConcurrencyLimiter, LimiterKey
 
 log = logging.getLogger("helpdesk.autotask")
 

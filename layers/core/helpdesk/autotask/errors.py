@@ -14,53 +14,20 @@ uses the status *and* the text (research-autotask-api.md section 6). Every class
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+# The base class and the two errors a concurrency limiter raises are the port's (helpdesk.ports): the HTTP
+# client and the DynamoDB limiter both raise them. Re-exported here so the client's hierarchy reads in one place.
+from helpdesk.ports import MSG_ACCESS as MSG_ACCESS
+from helpdesk.ports import MSG_THROTTLED as MSG_THROTTLED
+from helpdesk.ports import AutotaskError as AutotaskError
+from helpdesk.ports import ThreadLimitExceeded as ThreadLimitExceeded
+from helpdesk.ports import Throttled as Throttled
 
 MSG_AUTH = "There was an error authenticating with the current credentials."
 MSG_PERMISSION = "There was an error involving permissions in your PSA."
 MSG_TIMEOUT = "API endpoint timed out."
-MSG_ACCESS = "There was an error accessing the API endpoint."
 MSG_RESPONSE = "There was an error reading the response from the API endpoint."
 MSG_VALIDATION = "There was an error validating input."
-MSG_THROTTLED = "The PSA is limiting API requests; the request will be retried later."
 MSG_NOT_FOUND = "The record was not found in the PSA."
-
-
-class AutotaskError(Exception):
-    """Base class. `str(exc)` is the admin-facing message followed by Autotask's own text."""
-
-    retryable: bool = False
-    user_message: str = MSG_ACCESS
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        status: int | None = None,
-        errors: Sequence[str] = (),
-        retry_after: float | None = None,
-        maybe_committed: bool = False,
-    ) -> None:
-        self.detail = detail
-        self.status = status
-        self.errors: tuple[str, ...] = tuple(errors)
-        self.retry_after = retry_after
-        self.maybe_committed = maybe_committed
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        extra = [self.detail] if self.detail else []
-        extra += [e for e in self.errors if e not in extra]
-        suffix = f" (HTTP {self.status})" if self.status else ""
-        return self.user_message + suffix + (": " + " | ".join(extra) if extra else "")
-
-    @property
-    def autotask_message(self) -> str:
-        """Autotask's own text (or our detail when Autotask gave none)."""
-        return " | ".join(self.errors) if self.errors else (self.detail or "")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._render()!r})"
 
 
 class InvalidCredentials(AutotaskError, ValueError):
@@ -107,17 +74,6 @@ class AttachmentTooLarge(ValidationError_):
 
 class ItemNotFound(AutotaskError):
     user_message = MSG_NOT_FOUND
-
-
-class Throttled(AutotaskError):
-    """429 or the hourly request threshold: wait `retry_after` (if given) and try again."""
-
-    retryable = True
-    user_message = MSG_THROTTLED
-
-
-class ThreadLimitExceeded(Throttled):
-    """`Thread Threshold Exceeded` (3 concurrent requests per integration code and entity)."""
 
 
 class AttachmentQuotaExceeded(Throttled):

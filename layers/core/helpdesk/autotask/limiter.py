@@ -5,8 +5,9 @@ call ... a thread limit of three per object endpoint and tracking identifier" (r
 Optionally counted conservatively (the client's `hold_parent_slots`): a request to a child collection (`Tickets/{id}/Notes`, `Tickets/{id}/Attachments`) holds
 a slot of its parent entity as well as its own (`LimiterKey.parent`), so neither reading of "object endpoint"
 (the child entity, or the URL's first segment) can be exceeded. `LocalConcurrencyLimiter` enforces it within
-one process; the interface lets a cross-instance limiter (e.g. a
-DynamoDB semaphore) replace it without touching the client.
+one process; the contract (`ConcurrencyLimiter`, `LimiterKey`, `AUTOTASK_THREAD_LIMIT` and the errors it raises)
+is in helpdesk.ports, so a cross-instance limiter (adapters/dynamodb_limits.py) replaces it without touching
+the client.
 """
 
 from __future__ import annotations
@@ -14,29 +15,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import NamedTuple, Protocol
 
-from helpdesk.autotask.errors import ThreadLimitExceeded
-
-AUTOTASK_THREAD_LIMIT = 3
-
-
-class LimiterKey(NamedTuple):
-    database: str  # zone `ci` (or the zone URL when Autotask returns no ci)
-    integration_code: str
-    entity: str
-    parent: str | None = None  # the parent entity of a child collection: its slot is held too
-
-    def slots(self) -> list[LimiterKey]:
-        """The keys whose slots one request holds: the parent's first (one order everywhere: no deadlock)."""
-        own = self._replace(parent=None)
-        return [own._replace(entity=self.parent), own] if self.parent and self.parent != self.entity else [own]
-
-
-class ConcurrencyLimiter(Protocol):
-    def acquire(self, key: LimiterKey) -> AbstractContextManager[None]:
-        """Block until a slot for `key` is free (bounded), hold it for the `with` body."""
-        ...
+from helpdesk.ports import AUTOTASK_THREAD_LIMIT, LimiterKey, ThreadLimitExceeded
 
 
 class LocalConcurrencyLimiter:
