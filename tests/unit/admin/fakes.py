@@ -15,7 +15,7 @@ from helpdesk.admin.ports import (
     ZoneInfo,
 )
 from helpdesk.admin.service import AdminService
-from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential
+from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretUnreadable
 from helpdesk.domain.rules import RuleDiagnostic, RuleResult, RulesRequest
 from helpdesk.domain.tenant import (
     CREDENTIAL_LIMITS,
@@ -128,11 +128,9 @@ class FakeSecretBox:
         return base64.b64encode(json.dumps([tenant_id, str(purpose), plaintext[::-1]]).encode()).decode()
 
     def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str:
-        from helpdesk.adapters.kms import SecretDecryptionError
-
         owner, sealed_for, reversed_text = json.loads(base64.b64decode(ciphertext))
         if owner != tenant_id or sealed_for != str(purpose):
-            raise SecretDecryptionError("wrong context")
+            raise SecretUnreadable("wrong context")
         return str(reversed_text[::-1])
 
 

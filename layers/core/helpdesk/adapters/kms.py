@@ -16,11 +16,12 @@ from __future__ import annotations
 import base64
 
 from helpdesk import aws
+from helpdesk.domain.ports import SecretUnreadable
 from helpdesk.domain.tenant import SecretPurpose
 
 
-class SecretDecryptionError(RuntimeError):
-    """The ciphertext is not valid for this tenant (or the key is unavailable). Carries no secret material."""
+class SecretDecryptionError(SecretUnreadable):
+    """KMS refused to decrypt (wrong tenant or purpose, or the key is unavailable). Carries no secret material."""
 
 
 def encryption_context(tenant_id: str, purpose: SecretPurpose) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from helpdesk.admin.errors import Upstream
 from helpdesk.admin.ports import ConnectionSettings, EntityAccess, PicklistOption, PicklistSet, ZoneInfo
+from helpdesk.domain.ports import SecretUnreadable
 
 # settings field -> Tickets picklist field
 TICKET_FIELDS = {
@@ -30,11 +31,9 @@ SETTINGS_FIELDS = (*TICKET_FIELDS, "worktype")
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """AutotaskError -> Upstream with the admin-facing message (Autotask's own text is already redacted)."""
-    from helpdesk.adapters.kms import SecretDecryptionError
-
     try:
         yield
-    except SecretDecryptionError:
+    except SecretUnreadable:
         raise Upstream("The stored API key could not be decrypted. Enter the API key again and save.") from None
     except Exception as exc:
         message = autotask_message(exc)

@@ -73,12 +73,19 @@ class TenantRepository(Protocol):
     def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]: ...
 
 
+class SecretUnreadable(RuntimeError):
+    """A sealed secret cannot be opened: not sealed for this tenant and purpose, or the key is unavailable.
+    Carries no secret material."""
+
+
 class SecretBox(Protocol):
-    """Encrypts small secrets bound to a tenant (KMS with encryption context tenant_id)."""
+    """Encrypts small secrets bound to a tenant (KMS with encryption context tenant_id and purpose)."""
 
     def seal(self, tenant_id: str, plaintext: str, *, purpose: SecretPurpose) -> str: ...
 
-    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str: ...
+    def open(self, tenant_id: str, ciphertext: str, *, purpose: SecretPurpose) -> str:
+        """Raises SecretUnreadable when the ciphertext cannot be opened for this tenant and purpose."""
+        ...
 
 
 class Classifier(Protocol):
