@@ -14,15 +14,14 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from helpdesk.admin.errors import Conflict, FieldError, Invalid, NotFound
-from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.ports import ConflictError, SubmissionRepository, WorkQueue
 from helpdesk.domain.submission import (
     Submission,
-    SubmissionRepository,
     SubmissionStatus,
     TimelineEvent,
     TimelineEventKind,
@@ -177,10 +176,6 @@ class OutcomeSummary(BaseModel):
     truncated: bool = Field(default=False, description=f"more than {MAX_SUMMARY_SCANNED} presses: counts are partial")
 
 
-class WorkSender(Protocol):
-    def send(self, message: SubmissionWork, *, delay_seconds: int = 0) -> str: ...
-
-
 # ---------------------------------------------------------------------------------------------- cursor
 def encode_cursor(position: str) -> str:
     return base64.urlsafe_b64encode((_CURSOR_PREFIX + position).encode()).decode().rstrip("=")
@@ -332,7 +327,7 @@ class Presses:
             setattr(result, name, value)
         return result
 
-    def requeue(self, tenant_id: str, submission_id: str, queue: WorkSender, *, by: str = "") -> PressDetail:
+    def requeue(self, tenant_id: str, submission_id: str, queue: WorkQueue, *, by: str = "") -> PressDetail:
         """Send a fresh work message for a press that will not move on its own (dead-lettered or stalled).
 
         Safe to repeat: the dispatcher claims the press, skips it once final and resumes at the first Autotask step

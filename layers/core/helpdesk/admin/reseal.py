@@ -11,14 +11,9 @@ the operator's credentials (`helpdesk tenants reseal-secrets`), never inside a f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from helpdesk.domain.ports import ConflictError, SecretBox, TenantRepository
+from helpdesk.domain.ports import ConflictError, LegacySecretBox, SecretBox, TenantRepository
 from helpdesk.domain.tenant import SecretPurpose, Tenant
-
-
-class LegacySecretBox(SecretBox, Protocol):
-    def open_legacy(self, tenant_id: str, ciphertext: str) -> str: ...
 
 
 @dataclass

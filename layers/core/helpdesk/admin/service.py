@@ -25,10 +25,18 @@ from helpdesk.admin.errors import (
     Upstream,
 )
 from helpdesk.admin.ports import AutotaskFactory, AutotaskGateway, ConnectionSettings, PicklistSet
-from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage, WorkSender
+from helpdesk.admin.presses import Outcome, OutcomeSummary, PressDetail, Presses, PressPage
 from helpdesk.admin.replay import MAX_PRESSES, RulesReplay, replay
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
-from helpdesk.domain.ports import ConflictError, CredentialLimitReached, LastCredential, SecretBox, TenantRepository
+from helpdesk.domain.ports import (
+    ConflictError,
+    CredentialLimitReached,
+    LastCredential,
+    SecretBox,
+    SubmissionRepository,
+    TenantRepository,
+    WorkQueue,
+)
 from helpdesk.domain.rules import (
     MAX_SOURCE_CHARS,
     Classification,
@@ -38,7 +46,6 @@ from helpdesk.domain.rules import (
     RulesRequest,
     RulesUnavailable,
 )
-from helpdesk.domain.submission import SubmissionRepository
 from helpdesk.domain.tenant import (
     Credential,
     CredentialKind,
@@ -202,7 +209,7 @@ class AdminService:
     autotask: AutotaskFactory
     clock: Callable[[], datetime] | None = None
     submissions: SubmissionRepository | None = None  # presses: replays and outcomes (None: the sample only)
-    work_queue: WorkSender | None = None  # re-queueing a press
+    work_queue: WorkQueue | None = None  # re-queueing a press
     triage: Triage | None = None  # ai_categorize in test runs and replays (None: the rules stop at the question)
 
     # ------------------------------------------------------------------ auth and scoping

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk.domain.ports import BreakerStore
 
 AUTH_COOLDOWN = timedelta(minutes=15)
 TRANSIENT_THRESHOLD = 5
@@ -45,14 +47,6 @@ class BreakerState(BaseModel):
         if self.mode == "closed" or self.open_until is None or now >= self.open_until:
             return False
         return not (self.mode == "credentials" and credentials != self.credentials)
-
-
-class BreakerStore(Protocol):
-    def get(self, tenant_id: str) -> str | None: ...
-
-    def put(self, tenant_id: str, doc: str, expires_at: int) -> None: ...
-
-    def delete(self, tenant_id: str) -> None: ...
 
 
 class TenantBreaker:

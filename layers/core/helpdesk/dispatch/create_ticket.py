@@ -30,11 +30,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ClassificationCache, Classifier, ConflictError, TenantRepository
+from helpdesk.domain.ports import (
+    BlobReader,
+    ClassificationCache,
+    Classifier,
+    ConflictError,
+    SubmissionRepository,
+    TenantRepository,
+)
 from helpdesk.domain.refusals import Repair, parse_refusal, precheck, repair_fields
 from helpdesk.domain.rules import (
     READ_WRITE_VARIABLES,
@@ -48,7 +55,6 @@ from helpdesk.domain.submission import (
     ResolvedContext,
     RulesOutcome,
     Submission,
-    SubmissionRepository,
     SubmissionStatus,
     TimelineEvent,
     TimelineEventKind,
@@ -120,10 +126,6 @@ class RulesDecision:
     """Rules errors the ticket was created despite (named in the internal note)."""
     submission_errors: list[str] = field(default_factory=list)
     """Problems the rules ran through (a failed ai_categorize): listed under "[Submission Errors]"."""
-
-
-class BlobReader(Protocol):
-    def get(self, key: str) -> bytes: ...
 
 
 @dataclass

@@ -19,11 +19,10 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 from helpdesk.autotask import errors as at_errors
 from helpdesk.autotask.cache import TTLCache
-from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.ports import ConflictError, SyncStateStore
 from helpdesk.domain.submission import Submission, TimelineEvent
 from helpdesk.domain.sync import Reply, SyncState, TicketSnapshot, diff, initial_state
 from helpdesk.domain.tenant import Tenant
@@ -49,14 +48,6 @@ class SyncOutcome(StrEnum):
     SYNCED = "synced"
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"
-
-
-class SyncStateStore(Protocol):
-    def get(self, tenant_id: str, submission_id: str) -> SyncState | None: ...
-
-    def save(self, tenant_id: str, submission_id: str, state: SyncState) -> SyncState:
-        """ConflictError if the stored revision is not `state.revision`; returns the new revision."""
-        ...
 
 
 @dataclass
@@ -208,4 +199,4 @@ class SyncTicket:
         return name[:100] or None
 
 
-__all__ = ["SyncOutcome", "SyncStateStore", "SyncTicket", "TimelineEvent"]
+__all__ = ["SyncOutcome", "SyncTicket", "TimelineEvent"]

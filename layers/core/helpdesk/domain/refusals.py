@@ -12,7 +12,7 @@ field with no fallback is dropped. Each change is named for the "[Submission Err
 create is retried once with the repaired fields (the caller keeps exactly-once by looking the ticket up by
 `externalID` first).
 
-Pure: picklists come in behind `RefusalPicklists`, active work types through a callable.
+Pure: picklists come in behind `domain.ports.RefusalPicklists`, active work types through a callable.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from helpdesk.domain.ports import RefusalPicklists
 from helpdesk.domain.tenant import TicketDefaults
 
 # Ticket field -> (tenant default attribute, human name)
@@ -53,16 +54,6 @@ _INVALID = (
     re.compile(r"\b([A-Za-z]+)\s+requires\b", re.IGNORECASE),
 )
 _WORD = re.compile(r"[A-Za-z]+")
-
-
-class RefusalPicklists(Protocol):
-    def resolve(self, field: str, label: str | int | None, parent: int | None = None) -> int | None: ...
-
-    def default(self, field: str, parent: int | None = None) -> int | None: ...
-
-    def first_active(self, field: str, parent: int | None = None) -> int | None: ...
-
-    def label(self, field: str, value: int | str | None) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ store: the request (attachments replaced by S3 references), the status the agent
 of the dispatcher (so a redelivered message resumes instead of repeating a step) and the ticket it produced.
 `TimelineEvent`s are stored as their own items next to the submission (appends never rewrite the submission).
 
-Pure domain: no boto3, no HTTP. The repository port (`SubmissionRepository`) is implemented by
-`helpdesk.adapters.dynamodb_submissions.DynamoSubmissionRepository`.
+Pure domain: no boto3, no HTTP. The repository port (`helpdesk.domain.ports.SubmissionRepository`) is implemented
+by `helpdesk.adapters.dynamodb_submissions.DynamoSubmissionRepository`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -502,52 +501,3 @@ class SubmissionView(BaseModel):
             timeline=[TimelineItem(at=e.at, event=e.event, text=e.text) for e in events if e.visible],
             updated_at=submission.updated_at,
         )
-
-
-# ---------------------------------------------------------------------------------------------- port
-class SubmissionRepository(Protocol):
-    """Submissions, their timelines and the (tenant, ticket id) -> submission link."""
-
-    def create(self, submission: Submission, *, first_event: TimelineEvent | None = None) -> Submission:
-        """Store a new submission (revision 1) and, atomically with it, its first timeline event;
-        ConflictError (and nothing stored) if (tenant, submission id) exists."""
-        ...
-
-    def get(self, tenant_id: str, submission_id: str) -> Submission | None: ...
-
-    def get_with_events(
-        self, tenant_id: str, submission_id: str, *, limit: int = 200
-    ) -> tuple[Submission | None, list[TimelineEvent]]:
-        """The submission and its timeline (oldest first), read together (one round trip in DynamoDB)."""
-        ...
-
-    def save(self, submission: Submission, *, events: Sequence[TimelineEvent] = ()) -> Submission:
-        """Store changes; ConflictError (and nothing written) if the stored revision is not
-        `submission.revision`. `events` are appended atomically with the change: exactly once because the
-        change is (the revision condition), so they must belong to a transition that happens once (claim,
-        created, failed, blocked). Refreshes the TTL and, once `progress.ticket_id` is set, the (tenant,
-        ticket id) link. Returns the new revision."""
-        ...
-
-    def find_by_ticket(self, tenant_id: str, ticket_id: int) -> Submission | None:
-        """The submission whose Autotask ticket this is (None for tickets not created by us)."""
-        ...
-
-    def append_event(self, tenant_id: str, submission_id: str, event: TimelineEvent) -> bool:
-        """Add a timeline event; False if an event with the same non-empty event_id already exists."""
-        ...
-
-    def list_events(self, tenant_id: str, submission_id: str, *, limit: int = 200) -> list[TimelineEvent]:
-        """Timeline, oldest first."""
-        ...
-
-    def list_recent(self, tenant_id: str, *, limit: int = 50) -> list[Submission]:
-        """The tenant's newest submissions first (admin views, ops)."""
-        ...
-
-    def page(
-        self, tenant_id: str, *, limit: int, after: str | None = None, since: datetime | None = None
-    ) -> tuple[list[tuple[str, Submission]], bool]:
-        """Up to `limit` (<= 100) submissions newest first, each with its position (`<created>#<id>`), starting
-        after the position `after`, only those created after `since`; and whether more follow."""
-        ...

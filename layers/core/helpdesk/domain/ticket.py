@@ -1,6 +1,6 @@
 """From a submission, the tenant's defaults and the Dispatcher Rules' variables to the Autotask ticket we send.
 
-Pure: the picklists come in behind `PicklistResolver` (implemented by helpdesk.autotask.picklists.TicketPicklists).
+Pure: the picklists come in behind `domain.ports.PicklistResolver` (implemented by helpdesk.autotask.picklists.TicketPicklists).
 
 Picklist policy (product.md): the value a rule set wins over the tenant default; a label that does not exist
 in the tenant's Autotask (or is inactive) never blocks the ticket. It falls back to the tenant default, then to
@@ -10,10 +10,11 @@ internal note so the MSP sees and fixes it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helpdesk.domain.ports import PicklistResolver
 from helpdesk.domain.submission import Submission
 from helpdesk.domain.tenant import TicketDefaults
 
@@ -36,12 +37,6 @@ PICKLIST_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("category", "ticketCategory", "category"),
 )
 TEXT_VARIABLES = ("msg", "subject", "append", "priv_append")
-
-
-class PicklistResolver(Protocol):
-    def resolve(self, field: str, label: str | int | None, parent: int | None = None) -> int | None: ...
-
-    def default(self, field: str, parent: int | None = None) -> int | None: ...
 
 
 class TicketDraft(BaseModel):

@@ -24,16 +24,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from helpdesk.domain.ports import ConflictError
+from helpdesk.domain.ports import BlobStore, ConflictError, SubmissionRepository, UploadSigner, WorkQueue
 from helpdesk.domain.submission import (
     MAX_ATTACHMENT_BYTES,
     MAX_TOTAL_ATTACHMENT_BYTES,
     InlineAttachment,
     StoredAttachment,
     Submission,
-    SubmissionRepository,
     SubmissionRequest,
     SubmissionStatus,
     SubmissionView,
@@ -64,33 +62,6 @@ class InvalidUpload(Invalid):
 # duplicate a no-op) but not free, so it happens at most once per REQUEUE_AFTER per submission: a backlog of
 # polled submissions adds at most one message each per 5 minutes.
 REQUEUE_AFTER = timedelta(minutes=5)
-
-
-class BlobStore(Protocol):
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
-
-    def copy(self, source_key: str, key: str) -> None: ...
-
-    def size(self, key: str) -> int | None: ...
-
-
-class PresignedUploadLike(Protocol):
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def fields(self) -> dict[str, str]: ...
-
-    @property
-    def expires_in(self) -> int: ...
-
-
-class UploadSigner(Protocol):
-    def presign_upload(self, key: str, content_type: str, size: int, expires_in: int = 900) -> PresignedUploadLike: ...
-
-
-class WorkQueue(Protocol):
-    def send(self, message: SubmissionWork, *, delay_seconds: int = 0) -> str: ...
 
 
 @dataclass

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from helpdesk.domain.ports import FeedStore
 from helpdesk.domain.submission import StoredEvent, Submission, submission_id_of_receipt
 from helpdesk.domain.tenant import Tenant
 
@@ -26,18 +26,6 @@ MAX_LIMIT = 100
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 __all__ = ["FeedAnswer", "FeedError", "FeedEvent", "FeedService", "InvalidCursor"]
-
-
-class FeedStore(Protocol):
-    def get(self, tenant_id: str, submission_id: str) -> Submission | None: ...
-
-    def events_since(self, tenant_id: str, submission_id: str, since: datetime) -> list[StoredEvent]:
-        """One submission's events recorded at or after `since`, oldest first (bounded)."""
-        ...
-
-    def device_events_since(self, tenant_id: str, device_id: str, since: datetime) -> list[StoredEvent]:
-        """The events of every submission sent with this device id, at or after `since` (bounded)."""
-        ...
 
 
 class FeedEvent(BaseModel):

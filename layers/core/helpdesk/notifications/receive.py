@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from helpdesk.domain.ports import SecretBox
-from helpdesk.domain.tenant import Credential, CredentialKind, SecretPurpose, Tenant
+from helpdesk.domain.ports import CredentialLookup, SecretBox, SyncMarkers, WorkQueue
+from helpdesk.domain.tenant import CredentialKind, SecretPurpose, Tenant
 from helpdesk.domain.tokens import same_token
 from helpdesk.domain.work import SyncWork
 
@@ -26,30 +26,6 @@ from .inbound import SIGNATURE_HEADER, MalformedPayload, PayloadTooLarge, parse_
 
 COLLAPSE_SECONDS = 10
 SECRET_CACHE_SECONDS = 300
-
-
-class CredentialLookup(Protocol):
-    def get(self, tenant_id: str) -> Tenant | None: ...
-
-    def resolve_credential(self, kind: CredentialKind, token: str) -> Credential | None: ...
-
-
-class SyncMarkers(Protocol):
-    def submission_for_ticket(self, tenant_id: str, ticket_id: int) -> str | None:
-        """The submission id whose ticket this is (None: not created by a button press)."""
-        ...
-
-    def schedule(self, tenant_id: str, ticket_id: int, *, source: str, now: datetime, window_seconds: int) -> bool:
-        """Record a notification; True if this one must enqueue the sync (none pending in the window)."""
-        ...
-
-    def release(self, tenant_id: str, ticket_id: int) -> None:
-        """Forget the pending sync (the enqueue failed): the next notification schedules again."""
-        ...
-
-
-class WorkSender(Protocol):
-    def send(self, message: SyncWork, *, delay_seconds: int = 0) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +46,7 @@ BAD_SIGNATURE = _error(401, "bad_signature", "The X-Hook-Signature does not matc
 class NotificationReceiver:
     tenants: CredentialLookup
     markers: SyncMarkers
-    queue: WorkSender
+    queue: WorkQueue
     secrets: SecretBox
     collapse_seconds: int = COLLAPSE_SECONDS
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
