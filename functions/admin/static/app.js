@@ -694,8 +694,13 @@
       el("td", {}, el("button", { type: "button", class: "link", text: "Details", "aria-label": "Details of the press from " + p.email + " at " + when(p.created_at), onclick: () => showPress(p.id) })));
   }
 
+  // Loads overlap (sign-in, Apply, a count in the summary, a re-queue): only the newest one may fill the table,
+  // or an earlier, slower answer would add its rows to the newer ones (doubled or unfiltered rows).
+  let pressLoad = 0;
+
   async function loadPresses(more) {
     const list = $("presses-list");
+    const load = more ? pressLoad : ++pressLoad;
     if (!more) {
       const params = new URLSearchParams();
       if ($("presses-outcome").value) params.set("outcome", $("presses-outcome").value);
@@ -707,6 +712,7 @@
       const params = new URLSearchParams(pressQuery);
       if (more && pressCursor) params.set("cursor", pressCursor);
       const page = await api("GET", "/submissions" + (params.toString() ? "?" + params : ""));
+      if (load !== pressLoad) return;  // a newer load has started (and cleared the table): this answer is stale
       for (const p of page.items) list.append(pressRow(p));
       pressCursor = page.next_cursor;
       $("presses-more").hidden = !pressCursor;
@@ -714,7 +720,7 @@
       if (!shownRows && !pressCursor) list.append(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "No presses match." })));
       say("presses-status", shownRows + " press" + (shownRows === 1 ? "" : "es") + " shown" +
         (page.scan_limited ? "; the search stopped after reading " + page.scanned + " presses: load older ones to go on." : "."));
-    } catch (e) { say("presses-status", e.message, "bad"); }
+    } catch (e) { if (load === pressLoad) say("presses-status", e.message, "bad"); }
   }
 
   $("presses-form").addEventListener("submit", (ev) => { ev.preventDefault(); busy($("presses-apply"), () => loadPresses(false)); });
