@@ -371,3 +371,12 @@ def test_the_agent_usage_synopsis_names_exactly_the_options_of_helpdesk_press() 
     press = next(a for a in build_parser()._actions if hasattr(a, "choices") and a.choices)
     offered = {o for a in press.choices["press"]._actions for o in a.option_strings if o.startswith("--")}
     assert documented == offered - {"--help"}, (documented ^ offered) - {"--help"}
+
+
+@pytest.mark.e2e
+def test_the_devstack_usage_example_names_only_what_a_running_devstack_has(devstack: Any) -> None:
+    # docs/devstack.md's example is not run (it would start a second devstack): its names are checked instead
+    (example,) = [b for b in fenced_blocks(ROOT / "docs" / "devstack.md") if "Devstack(" in "\n".join(b.lines)]
+    names = set(re.findall(r"\bstack\.(\w+)", "\n".join(example.lines)))
+    assert len(names) >= 10, names
+    assert not {n for n in names if not hasattr(devstack, n)}, names
