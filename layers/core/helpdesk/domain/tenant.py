@@ -205,3 +205,36 @@ class RulesVersion(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     author: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=200)
+
+
+class ConnectionState(StrEnum):
+    """What the last Integration Test found about the Autotask connection."""
+
+    CONNECTED = "connected"  # the API user signed in
+    REJECTED = "rejected"  # Autotask refused the API user, its password or the integration code
+    UNREACHABLE = "unreachable"  # the endpoint failed otherwise (network, outage, an unexpected answer)
+    NOT_CONFIGURED = "not_configured"  # host, API key or integration code not entered
+
+
+MAX_TEST_PROBLEMS = 5
+"""Problems a stored Integration Test summary keeps (the first ones; `failed` counts them all)."""
+
+
+class IntegrationTestSummary(BaseModel):
+    """The last Integration Test of a tenant, bounded, so the settings page can show it after a reload.
+
+    Never a secret: the messages are the checks' own (written for the admin, without the API key), and
+    `connection_fingerprint` is a short hash of the connection settings it ran with, so a reader can tell whether
+    they changed since."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    ran_at: datetime
+    connection: ConnectionState
+    host: str | None = Field(default=None, max_length=300)
+    passed: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+    problems: list[str] = Field(default_factory=list, max_length=MAX_TEST_PROBLEMS)
+    connection_fingerprint: str = Field(default="", max_length=64)
