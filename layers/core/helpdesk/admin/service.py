@@ -168,6 +168,16 @@ class PicklistsView(BaseModel):
     cached: bool
 
 
+def _variable_name(loc: Sequence[Any]) -> str:
+    """`("variables", "selections", 0)` -> `selections[0]`: where in the sample inputs a problem is."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "variables":
+        parts = parts[1:]
+    if not parts:
+        return ""
+    return parts[0] + "".join(f"[{p}]" for p in parts[1:])
+
+
 def rules_check(result: RuleResult) -> RulesCheck:
     return RulesCheck(
         ok=result.compiles, errors=[d.view() for d in result.errors], warnings=[d.view() for d in result.warnings]
@@ -499,9 +509,14 @@ class AdminService:
             if answers:
                 request = request.model_copy(update={"classifications": list(answers)})
         except ValidationError as exc:
-            message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            from helpdesk.validation_text import human_message
+
+            # the sample inputs in words, per variable (never pydantic's "Input should be ...")
+            problems = [(_variable_name(e.get("loc", ())), human_message(e)) for e in exc.errors()[:10]]
+            message = "; ".join(f"{name} {text}" if name else text for name, text in problems)
             raise Invalid(
-                f"The rules cannot run on these inputs: {message}", fields=[FieldError("variables", message)]
+                f"The rules cannot run on these sample inputs: {message}.",
+                fields=[FieldError("variables", message)],
             ) from None
         try:
             result = self.rules.run(request)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.domain.rules import MAX_SOURCE_CHARS
 
@@ -70,19 +70,24 @@ DEFAULT_TEMPLATES: dict[NotificationEvent, str] = {
 }
 
 
+MAX_TEMPLATE_CHARS = 500
+
+
+def _template_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("write the message the user gets, or untick the event to send nothing")
+    return text
+
+
+# Checked per template, so a refusal names the event it is about (notifications.templates.created)
+TemplateText = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), AfterValidator(_template_text)]
+
+
 class NotificationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[NotificationEvent] = Field(default_factory=lambda: list(NotificationEvent))
-    templates: dict[NotificationEvent, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
-
-    @field_validator("templates")
-    @classmethod
-    def _bounded_templates(cls, value: dict[NotificationEvent, str]) -> dict[NotificationEvent, str]:
-        for event, text in value.items():
-            if not text.strip() or len(text) > 500:
-                raise ValueError(f"template for {event.value} must be 1-500 characters")
-        return value
+    templates: dict[NotificationEvent, TemplateText] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
 
 
 class AutotaskSettings(BaseModel):
