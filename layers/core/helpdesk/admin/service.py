@@ -515,7 +515,7 @@ class AdminService:
             problems = [(_variable_name(e.get("loc", ())), human_message(e)) for e in exc.errors()[:10]]
             message = "; ".join(f"{name} {text}" if name else text for name, text in problems)
             raise Invalid(
-                f"The rules cannot run on these sample inputs: {message}.",
+                f"The rules cannot run on these inputs: {message}",
                 fields=[FieldError("variables", message)],
             ) from None
         try:
