@@ -142,7 +142,8 @@ FOCUSED = """() => {
     const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 1)
         || (style.boxShadow && style.boxShadow !== 'none');
     const label = e.id || e.getAttribute('aria-label') || (e.innerText || '').trim().slice(0, 30) || e.tagName;
-    return { key: e.tagName + '#' + e.id + ':' + label, id: e.id, ring: ring, inDialog: !!e.closest('dialog') };
+    const at = [...document.querySelectorAll('*')].indexOf(e);  // tells apart rows' buttons of the same name
+    return { key: e.tagName + '#' + e.id + ':' + label + '@' + at, id: e.id, ring: ring, inDialog: !!e.closest('dialog') };
 }"""
 
 
