@@ -39,6 +39,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.template import FunctionSpec
+from helpdesk_cli.terminal import strip_controls
 
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6 MB request and response, synchronous invocations
@@ -276,7 +277,9 @@ class LogSink:
                 self._file.write(line if line.endswith("\n") else line + "\n")
             self._tail.append(line.rstrip("\n"))
         if self._echo:
-            self._echo(f"{self._prefix} {line.rstrip()}")
+            # Function output carries tenant text (messages, rules output, Autotask answers): escape sequences
+            # and control characters in it must not drive the operator's terminal (helpdesk_cli.terminal).
+            self._echo(f"{self._prefix} {strip_controls(line.rstrip())}")
 
     def pump(self, stream: Any, _worker: str) -> None:
         for raw in iter(stream.readline, b""):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,8 +34,8 @@ from helpdesk.admin.service import (
 )
 from helpdesk.admin.settings import SettingsUpdate, SettingsView
 from helpdesk.domain.rules import MAX_SOURCE_CHARS
-from helpdesk.errors import Malformed, NotFound, ServiceError
-from helpdesk.http_edge import bearer_token, document_errors, error_response, invalid_request
+from helpdesk.errors import Malformed, NotFound, ServiceError, UnsupportedMediaType
+from helpdesk.http_edge import bearer_token, check_json_request, document_errors, error_response, invalid_request
 from helpdesk.observability import logger, metrics
 
 ENV = env.load(env.AdminEnv)
@@ -51,7 +51,7 @@ SECURITY_HEADERS = {
 
 # What any admin route can answer besides its success: a body nested too deeply, no/bad token, disabled tenant, unknown id or route, a
 # conflict (revision, not configured), validation, a body over the API's size limit, Autotask/rules failing.
-ADMIN_REFUSALS = (400, 401, 403, 404, 409, 413, 422, 502)
+ADMIN_REFUSALS = (400, 401, 403, 404, 409, 413, 415, 422, 502)
 
 app = APIGatewayRestResolver(enable_validation=True)
 _service: AdminService | None = None
@@ -100,6 +100,7 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
         tenant, credential = service().authenticate(bearer_token(app.current_event.headers))
         app.append_context(tenant_id=tenant.tenant_id, author=credential.label or credential.credential_id)
         logger.append_keys(tenant_id=tenant.tenant_id)
+    check_json_request(app.current_event)
     response = next_middleware(app)
     logger.info(
         "admin request",
@@ -131,22 +132,40 @@ def _refused(exc: ServiceError) -> Response[str]:
     return error_response(exc, realm="admin", headers=SECURITY_HEADERS)
 
 
+def _body_refused(problem: ServiceError) -> Response[str]:
+    """A body that cannot be served. Powertools' request validation parses the body before any middleware runs,
+    so the token is checked here first (a bad token learns nothing about the body), then the media type and the
+    encoding (http_edge.check_json_request), then the problem found while parsing."""
+    path = app.current_event.path
+    try:
+        if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
+            service().authenticate(bearer_token(app.current_event.headers))
+        check_json_request(app.current_event)
+    except ServiceError as err:
+        return _refused(err)
+    return _refused(problem)
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
     """422 naming each bad field in words; the submitted values are never echoed (one may be the API key)."""
-    return _refused(invalid_request(exc.errors()))
+    return _body_refused(invalid_request(exc.errors()))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
+    return _body_refused(UnsupportedMediaType("Send the body as application/json."))
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
+    return _body_refused(Malformed("The body is not valid UTF-8."))
 
 
 @app.exception_handler(RecursionError)
 def _too_deep(exc: RecursionError) -> Response[str]:
     """A body nested thousands of levels deep overflows the JSON parser: still the token first, then a 400."""
-    path = app.current_event.path
-    if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
-        try:
-            service().authenticate(bearer_token(app.current_event.headers))
-        except ServiceError as err:
-            return _refused(err)
-    return _refused(Malformed("The body is nested too deeply to be a request."))
+    return _body_refused(Malformed("The body is nested too deeply to be a request."))
 
 
 @app.not_found

@@ -30,7 +30,14 @@ from helpdesk.domain.submission import (
 )
 from helpdesk.domain.tenant import Credential, CredentialKind
 from helpdesk.errors import Malformed, NotFound, ServiceError, TenantDisabled, Unauthorized, UnsupportedMediaType
-from helpdesk.http_edge import bearer_token, document_errors, error_response, error_responses, invalid_request
+from helpdesk.http_edge import (
+    bearer_token,
+    check_json_request,
+    document_errors,
+    error_response,
+    error_responses,
+    invalid_request,
+)
 from helpdesk.observability import logger, metrics
 
 PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json"}
@@ -79,18 +86,10 @@ def _credential() -> Credential:
     return credential
 
 
-def _check_content_type() -> None:
-    if app.current_event.http_method.upper() != "POST":
-        return
-    value = app.current_event.headers.get("Content-Type") or ""
-    if value.split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType(f"Send the body as application/json (got {value[:60] or 'no content type'!r}).")
-
-
 def _guard(app_: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     if app_.current_event.resource not in PUBLIC_PATHS:
         _credential()
-        _check_content_type()
+        check_json_request(app_.current_event, even_without_body=True)
     return next_middleware(app_)
 
 
@@ -111,41 +110,43 @@ def _refused(exc: ServiceError) -> Response[Any]:
     return error_response(exc, realm=REALM)
 
 
-@app.exception_handler(RequestUnsupportedContentType)
-def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+def _body_refused(problem: ServiceError) -> Response[Any]:
+    """A body that cannot be served. The key comes first, as for valid bodies (a bad key learns nothing), then the
+    media type and the encoding (http_edge.check_json_request), then the problem found while parsing."""
     try:
         _credential()
+        check_json_request(app.current_event, even_without_body=True)
     except ServiceError as err:
         return _refused(err)
-    return _refused(UnsupportedMediaType("Send the body as application/json."))
+    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    return _refused(problem)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+    return _body_refused(UnsupportedMediaType("Send the body as application/json."))
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
+    """Powertools' request validation decodes the body before any middleware runs; check_json_request says where."""
+    return _body_refused(Malformed("The body is not valid UTF-8."))
 
 
 @app.exception_handler(RecursionError)
 def _too_deep(exc: RecursionError) -> Response[Any]:
     """A body nested thousands of levels deep overflows the JSON parser: still the key first, then a 400."""
-    try:
-        _credential()
-    except ServiceError as err:
-        return _refused(err)
-    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-    return _refused(Malformed("The body is nested too deeply to be a request."))
+    return _body_refused(Malformed("The body is nested too deeply to be a request."))
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response[Any]:
+    return _body_refused(invalid_request(exc.errors()))
 
 
 @app.exception_handler(NotFoundError)
 def _not_found(exc: NotFoundError) -> Response[Any]:
     return _refused(NotFound("No such resource."))
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response[Any]:
-    """Authentication and the content type come first, as for valid bodies: a bad key learns nothing."""
-    try:
-        _credential()
-        _check_content_type()
-    except ServiceError as err:
-        return _refused(err)
-    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-    return _refused(invalid_request(exc.errors()))
 
 
 # ------------------------------------------------------------------------------------------ routes

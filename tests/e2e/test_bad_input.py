@@ -207,37 +207,125 @@ def test_submissions_with_wrong_content_types_or_invalid_utf8_are_refused_and_st
     assert _stored(devstack, victim["tenant_id"]) == before
 
 
-def test_invalid_utf8_in_a_submission_never_fails_and_never_stores_raw_bytes(
-    devstack: Any, victim: dict[str, Any]
-) -> None:
-    # API Gateway (REST, non-binary media type) hands the function the body decoded as UTF-8 with replacement
-    # characters, on AWS as in the devstack: intake cannot tell invalid bytes from a literal U+FFFD, so the
-    # submission is accepted with U+FFFD where the bad bytes were (docs/reliability.md), never a 5xx.
-    sid = f"bad-utf8-{uuid.uuid4().hex[:12]}"
-    body = {
+INVALID_UTF8 = [
+    ("a lone Latin-1 byte", b"caf\xe9"),
+    ("a truncated sequence", b"\xe2\x82"),
+    ("an overlong encoding", b"\xc0\xaf"),
+    ("a UTF-16 surrogate as UTF-8", b"\xed\xa0\x80"),
+    ("bytes that are never UTF-8", b"\xff\xfe"),
+]
+
+
+def _submission(sid: str, msg: str) -> dict[str, Any]:
+    return {
         "submission_id": sid,
         "contact": {"name": "Alice Anders", "email": "alice@contoso.com"},
         "machine": {"hostname": "CONTOSO-PC1"},
-        "msg": "Printer BAD on fire",
+        "msg": msg,
     }
-    raw = json.dumps(body).encode().replace(b"BAD", b"\xff\xfe\xc3\x28")
+
+
+@pytest.mark.parametrize(("label", "bad"), INVALID_UTF8, ids=[label for label, _ in INVALID_UTF8])
+def test_invalid_utf8_in_a_submission_is_a_400_naming_the_byte_and_stores_nothing(
+    devstack: Any, victim: dict[str, Any], label: str, bad: bytes
+) -> None:
+    # API Gateway would decode a text body with U+FFFD for the bad bytes; JSON bodies are binary media
+    # (template.yaml), so intake sees the bytes as sent and refuses them instead of storing a guess.
+    before = _stored(devstack, victim["tenant_id"])
+    sid = f"bad-utf8-{uuid.uuid4().hex[:12]}"
+    raw = json.dumps(_submission(sid, "Printer BAD on fire")).encode().replace(b"BAD", bad)
     answer = requests.post(
         f"{victim['api']}/v1/tickets",
         data=raw,
+        headers={"Authorization": f"Bearer {victim['button']}", "Content-Type": "application/json; charset=utf-8"},
+        timeout=60,
+    )
+    assert answer.status_code == 400, (label, answer.status_code, answer.text[:200])
+    assert answer.json()["error"] == "malformed"
+    with pytest.raises(UnicodeDecodeError) as where:
+        raw.decode("utf-8")
+    assert "UTF-8" in answer.json()["message"] and f"byte {where.value.start} " in answer.json()["message"]
+    # a bad key still learns nothing about the body
+    wrong_key = requests.post(
+        f"{victim['api']}/v1/tickets",
+        data=raw,
+        headers={"Authorization": "Bearer hbk_wrong", "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert wrong_key.status_code == 401
+    assert _stored(devstack, victim["tenant_id"]) == before
+
+
+def test_text_in_any_script_reaches_intake_exactly_as_sent(devstack: Any, victim: dict[str, Any]) -> None:
+    sid = f"utf8-{uuid.uuid4().hex[:12]}"
+    msg = "Café ☕ crashed: 日本語のファイル 😀, Ærøskøbing, naïve \ufffd kept as sent"
+    answer = requests.post(
+        f"{victim['api']}/v1/tickets",
+        data=json.dumps(_submission(sid, msg), ensure_ascii=False).encode("utf-8"),
         headers={"Authorization": f"Bearer {victim['button']}", "Content-Type": "application/json"},
         timeout=60,
     )
-    assert answer.status_code in (202, 400, 415, 422), (answer.status_code, answer.text[:200])
-    if answer.status_code == 202:
-        item = (
-            devstack.boto3_session()
-            .client("dynamodb")
-            .get_item(
-                TableName=devstack.resources["SubmissionsTable"]["Ref"],
-                Key={"pk": {"S": f"SUB#{victim['tenant_id']}#{sid}"}, "sk": {"S": "SUBMISSION"}},
-            )["Item"]
+    assert answer.status_code == 202, answer.text[:300]
+    item = (
+        devstack.boto3_session()
+        .client("dynamodb")
+        .get_item(
+            TableName=devstack.resources["SubmissionsTable"]["Ref"],
+            Key={"pk": {"S": f"SUB#{victim['tenant_id']}#{sid}"}, "sk": {"S": "SUBMISSION"}},
+        )["Item"]
+    )
+    assert json.loads(item["f_msg"]["S"]) == msg  # one attribute per field
+
+
+@pytest.fixture(scope="module")
+def victim_admin(devstack: Any, victim: dict[str, Any]) -> str:
+    stack_env = StackEnv(devstack.env)
+    stack_env.apply()
+    try:
+        tenants = DynamoTenantRepository(devstack.resources["TenantsTable"]["Ref"])
+        return tenants.issue_credential(victim["tenant_id"], CredentialKind.ADMIN_TOKEN, label="bad").token
+    finally:
+        stack_env.restore()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/v1/admin/settings", b'{"name": "Bad BAD MSP"}'),
+        ("PUT", "/v1/admin/settings", b'{"notifications": {"templates": {"created": "Ticket BAD"}}}'),
+        ("POST", "/v1/admin/rules", b'{"source": "subject = \'BAD\'\\n"}'),
+        ("POST", "/v1/admin/rules/validate", b'{"source": "subject = \'BAD\'\\n"}'),
+    ],
+)
+def test_the_admin_api_refuses_invalid_utf8_and_non_json_bodies_and_changes_nothing(
+    devstack: Any, victim: dict[str, Any], victim_admin: str, method: str, path: str, body: bytes
+) -> None:
+    auth = {"Authorization": f"Bearer {victim_admin}"}
+    settings = requests.get(f"{victim['api']}/v1/admin/settings", headers=auth, timeout=60)
+    assert settings.status_code == 200, settings.text[:200]
+    for _, bad in INVALID_UTF8:
+        answer = requests.request(
+            method,
+            f"{victim['api']}{path}",
+            data=body.replace(b"BAD", bad),
+            headers={**auth, "Content-Type": "application/json"},
+            timeout=60,
         )
-        assert json.loads(item["f_msg"]["S"]) == "Printer \ufffd\ufffd\ufffd( on fire"  # one attribute per field
+        assert answer.status_code == 400, (path, bad, answer.status_code, answer.text[:200])
+        assert answer.json()["error"] == "malformed" and "UTF-8" in answer.json()["message"]
+    # the same body as another media type: 415, whatever the bytes
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        answer = requests.request(
+            method,
+            f"{victim['api']}{path}",
+            data=body.replace(b"BAD", b"ok"),
+            headers={**auth, "Content-Type": content_type},
+            timeout=60,
+        )
+        assert answer.status_code == 415, (path, content_type, answer.status_code, answer.text[:200])
+        assert answer.json()["error"] == "unsupported_media_type"
+    after = requests.get(f"{victim['api']}/v1/admin/settings", headers=auth, timeout=60)
+    assert after.json() == settings.json()
 
 
 def _settled(devstack: Any, tenant_id: str, timeout_s: float = 60.0) -> dict[str, int]:
@@ -290,3 +378,31 @@ def test_header_injection_is_refused_and_never_reflected(devstack: Any, victim: 
         assert 400 <= status < 500, (raw[:120], status, data[:300])
         assert b"set-cookie: injected" not in head and b"x-injected" not in head, head
     assert _stored(devstack, victim["tenant_id"]) == before
+
+
+def test_the_agents_largest_inline_body_still_fits_lambdas_payload_limit(devstack: Any, victim: dict[str, Any]) -> None:
+    # JSON bodies reach the function base64-encoded (4/3 larger): the reference agent's inline budget must still
+    # fit Lambda's 6 MB request payload, or its presses with screenshots would meet API Gateway's 413.
+    import base64
+
+    from helpdesk_cli.agent.files import INLINE_BUDGET_BYTES, INLINE_MAX_BYTES
+
+    sid = f"inline-max-{uuid.uuid4().hex[:12]}"
+    count = INLINE_BUDGET_BYTES // INLINE_MAX_BYTES
+    body = _submission(sid, "Screens attached " + "x" * 7900)
+    body["append"] = "y" * 32000
+    body["attachments"] = [
+        {
+            "filename": f"screen{n}.png",
+            "content_type": "image/png",
+            "data_base64": base64.b64encode(bytes([n]) * INLINE_MAX_BYTES).decode(),
+        }
+        for n in range(count)
+    ]
+    answer = requests.post(
+        f"{victim['api']}/v1/tickets",
+        json=body,
+        headers={"Authorization": f"Bearer {victim['button']}"},
+        timeout=120,
+    )
+    assert answer.status_code == 202, (answer.status_code, answer.text[:300])

@@ -8,9 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devstack.apigw import is_binary
 from devstack.events import api_event, lambda_context
+from devstack.template import Template
 
-INTAKE_DIR = Path(__file__).resolve().parents[2] / "functions" / "intake"
+ROOT = Path(__file__).resolve().parents[2]
+INTAKE_DIR = ROOT / "functions" / "intake"
+# As API Gateway does: a body whose Content-Type is one of the API's BinaryMediaTypes (application/json among
+# them) reaches the function base64-encoded, as the bytes that were sent.
+BINARY_MEDIA_TYPES = Template.load(ROOT / "template.yaml").apis()["Api"].binary_media_types
 
 
 def load_intake() -> Any:
@@ -49,8 +55,15 @@ class IntakeCaller:
             hdrs["Authorization"] = f"Bearer {token}"
         hdrs.update(headers or {})
         raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
+        content_type = next((v for k, v in hdrs.items() if k.lower() == "content-type"), None)
         event = api_event(
-            method, path, resource=resource or path, path_parameters=path_parameters, headers=hdrs, body=raw
+            method,
+            path,
+            resource=resource or path,
+            path_parameters=path_parameters,
+            headers=hdrs,
+            body=raw,
+            binary=is_binary(content_type, BINARY_MEDIA_TYPES),
         )
         answer = self.module.lambda_handler(event, lambda_context("intake"))
         text = answer.get("body") or ""

@@ -7,6 +7,7 @@
   a size error is a 413, a body that is not JSON says so.
 - `document_errors(spec, statuses)`: adds the refusals every route can give to an OpenAPI document, with
   ErrorBody, so a published document lists every status its routes answer.
+- `check_json_request(event)`: a body is application/json in UTF-8, or a 415 / 400 before anything runs.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, Field
 
 from helpdesk import errors
 from helpdesk.domain.submission import TOO_LARGE
-from helpdesk.errors import Invalid, ServiceError, TooLarge, error_body
+from helpdesk.errors import Invalid, Malformed, ServiceError, TooLarge, UnsupportedMediaType, error_body
 from helpdesk.validation_text import field_name, human_message
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
@@ -71,6 +73,42 @@ def error_response(exc: ServiceError, *, realm: str, headers: Mapping[str, str] 
         body=json.dumps(error_body(exc)),
         headers=extra or None,
     )
+
+
+# ------------------------------------------------------------------------------------ request bodies
+JSON_MEDIA_TYPE = "application/json"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def media_type(headers: Mapping[str, str] | None) -> str:
+    """The request's media type without parameters, lower case ("" when there is no Content-Type)."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), "") or ""
+    return value.split(";")[0].strip().lower()
+
+
+def check_json_request(event: BaseProxyEvent, *, even_without_body: bool = False) -> None:
+    """A request body is application/json encoded as UTF-8, or it is refused before any route runs.
+
+    API Gateway hands application/json bodies over as the bytes that were sent (template.yaml lists it in
+    BinaryMediaTypes, so they arrive base64-encoded): a text body would have had invalid UTF-8 replaced by U+FFFD
+    on the way, and the bytes `caf\\xe9` would have been stored as `caf` and U+FFFD without anyone knowing. Here such bytes are
+    a 400 that says where they are. The decoded text is Powertools' cached `decoded_body`, so the routes' own
+    parsing does not decode the body again. `even_without_body`: the media type is checked on every POST/PUT/PATCH.
+    """
+    if event.http_method.upper() not in BODY_METHODS or not (event.body or even_without_body):
+        return
+    given = media_type(event.headers)
+    if given != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaType(f"Send the body as application/json (got {given[:60] or 'no content type'!r}).")
+    try:
+        event.decoded_body  # noqa: B018 - decodes (and caches) the body; bytes that are not UTF-8 raise
+    except UnicodeDecodeError as exc:
+        raise Malformed(
+            f"The body is not valid UTF-8 (byte {exc.start} is 0x{exc.object[exc.start]:02x}). "
+            "Send the JSON encoded as UTF-8."
+        ) from None
+    except ValueError:  # binascii.Error: not base64 (API Gateway always sends valid base64)
+        raise Malformed("The body could not be read.") from None
 
 
 # ------------------------------------------------------------------------------------ validation messages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import sys
@@ -52,6 +53,7 @@ def event(
         headers["Authorization"] = f"Bearer {token}"
     if body is not None or raw_body is not None:
         headers["Content-Type"] = "application/json"
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     return {
         "resource": path,
         "path": path,
@@ -71,8 +73,9 @@ def event(
             "domainName": "api.example.test",
             "identity": {"sourceIp": "127.0.0.1"},
         },
-        "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
-        "isBase64Encoded": False,
+        # application/json is one of the API's BinaryMediaTypes (template.yaml): the body arrives base64-encoded
+        "body": base64.b64encode(text.encode()).decode("ascii") if text is not None else None,
+        "isBase64Encoded": text is not None,
     }
 
 
