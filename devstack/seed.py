@@ -96,7 +96,7 @@ def seed_demo(stack: Any) -> dict[str, str]:
             ]
         else:
             admin = helpdesk("tenants", "create", DEMO_TENANT, "--name", DEMO_NAME, *where)["admin_token"]
-        import_args = ["settings", "import", DEMO_TENANT, str(settings_file), *where]
+        import_args = ["settings", "import", DEMO_TENANT, str(settings_file), "--yes", *where]
         if API_KEY_VAR in extra_env:
             import_args += ["--api-key-env", API_KEY_VAR]
         helpdesk(*import_args)

@@ -31,6 +31,14 @@ RESOURCES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# What a command does, declared on every leaf parser (`set_defaults(effect=...)`; tests/unit/admin/
+# test_cli_confirmation.py enumerates the parser and fails on a leaf without one): READS only looks; ADDS creates
+# something new and changes nothing that exists (a tenant, a key: undone by disabling / revoking it); CHANGES
+# changes, moves or deletes something that exists, so it asks first unless --yes (made with `changing_parser`).
+READS, ADDS, CHANGES = "reads", "adds", "changes"
+ASKS_FIRST = "asks first unless --yes"
+
+
 class CliError(Exception):
     """A user-facing failure: printed without a traceback, exit code 1 (2 for usage)."""
 
@@ -50,6 +58,33 @@ def resource_options() -> argparse.ArgumentParser:
         group.add_argument(flag, dest=name, help=f"(env {env})")
     parent.add_argument("--json", action="store_true", help="machine-readable output")
     return parent
+
+
+def changing_parser(sub: Any, name: str, *, help: str, parents: Sequence[argparse.ArgumentParser]) -> Any:
+    """A subcommand that changes, moves or deletes something: --yes, and the help says it asks first."""
+    parser = sub.add_parser(
+        name,
+        parents=list(parents),
+        help=f"{help} ({ASKS_FIRST})",
+        description=(
+            f"{help[:1].upper()}{help[1:]}. It asks for confirmation first unless --yes; without a terminal to "
+            "ask on (a script) it refuses and changes nothing unless --yes is given."
+        ),
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (needed in scripts)")
+    parser.set_defaults(effect=CHANGES, command_line=f"{sub_prog(sub)} {name}")
+    return parser
+
+
+def sub_prog(sub: Any) -> str:
+    """`helpdesk tenants` for the subparsers of `tenants` (argparse keeps it in `_prog_prefix`)."""
+    return str(getattr(sub, "_prog_prefix", "helpdesk"))
+
+
+def unconfirmed_in_a_script(args: argparse.Namespace) -> bool:
+    if getattr(args, "effect", None) != CHANGES or getattr(args, "yes", False) or getattr(args, "dry_run", False):
+        return False
+    return not sys.stdin.isatty()
 
 
 @dataclass(frozen=True)
@@ -159,10 +194,21 @@ def _use_devstack_env(env: dict[str, str], autotask_url: str | None) -> None:
 
 
 def run_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn CliError (and AWS access problems) into a one-line message and an exit code."""
+    """Turn CliError (and AWS access problems) into a one-line message and an exit code.
+
+    A command that changes something (`changing_parser`) run without --yes and without a terminal to ask on
+    (a script, a pipe) is refused here, before it reads or changes anything: it must not hang on a question
+    nobody sees, nor act unasked. `--dry-run`, where a command has it, changes nothing and is never refused.
+    """
 
     def wrapper(args: argparse.Namespace) -> int:
         try:
+            if unconfirmed_in_a_script(args):
+                raise CliError(
+                    f"`{args.command_line}` changes something and asks for confirmation first, but there is no "
+                    "terminal to ask on: pass --yes to go ahead (or --dry-run where offered); nothing changed",
+                    code=2,
+                )
             return func(args)
         except CliError as exc:
             print(f"helpdesk: {exc}", file=sys.stderr)
@@ -226,11 +272,13 @@ class Progress:
 
 
 def ask(prompt: str, assume_yes: bool) -> bool:
+    """Ask on the terminal (the question on stderr, so --json output stays clean); only "y" or "yes" agrees."""
     if assume_yes:
         return True
     if not sys.stdin.isatty():
         raise CliError("refusing to continue without confirmation: pass --yes", code=2)
-    return input(f"{prompt} [y/N] ").strip().lower() in ("y", "yes")
+    print(f"{prompt} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -11,7 +11,17 @@ import argparse
 import json
 from typing import Any
 
-from helpdesk_cli.common import Progress, ask, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import (
+    READS,
+    Progress,
+    ask,
+    changing_parser,
+    emit_json,
+    resolve,
+    resource_options,
+    run_command,
+    table,
+)
 
 MAX_PEEK = 1000
 
@@ -23,13 +33,10 @@ def register(subparsers: Any) -> None:
 
     show = sub.add_parser("show", parents=[common], help="list dead letters without removing them")
     show.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
-    show.set_defaults(func=run_command(show_dlq))
+    show.set_defaults(func=run_command(show_dlq), effect=READS)
 
-    redrive = sub.add_parser(
-        "redrive", parents=[common], help="move dead letters back to the work queue (asks first unless --yes)"
-    )
+    redrive = changing_parser(sub, "redrive", parents=[common], help="move dead letters back to the work queue")
     redrive.add_argument("--limit", type=int, default=None, help="move at most this many (default: all)")
-    redrive.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     redrive.set_defaults(func=run_command(redrive_dlq))
 
 

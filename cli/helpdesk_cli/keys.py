@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, ask, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import (
+    ADDS,
+    READS,
+    CliError,
+    ask,
+    changing_parser,
+    emit_json,
+    resolve,
+    resource_options,
+    run_command,
+    table,
+)
 
 KINDS = {"button": "BUTTON_KEY", "admin": "ADMIN_TOKEN"}
 
@@ -19,15 +30,14 @@ def register(subparsers: Any) -> None:
     create.add_argument("tenant_id")
     create.add_argument("--kind", choices=sorted(KINDS), default="button")
     create.add_argument("--label", default="", help="to tell keys apart later")
-    create.set_defaults(func=run_command(create_key))
+    create.set_defaults(func=run_command(create_key), effect=ADDS)
 
     list_ = sub.add_parser("list", parents=[common], help="list keys (never the keys themselves)")
     list_.add_argument("tenant_id")
     list_.add_argument("--kind", choices=sorted(KINDS), default="button")
-    list_.set_defaults(func=run_command(list_keys))
+    list_.set_defaults(func=run_command(list_keys), effect=READS)
 
-    revoke = sub.add_parser("revoke", parents=[common], help="revoke a key at once (asks first unless --yes)")
-    revoke.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    revoke = changing_parser(sub, "revoke", parents=[common], help="revoke a key at once")
     revoke.add_argument("tenant_id")
     revoke.add_argument("key_id", help="the id shown by `keys list` (e.g. button_0123abcd...)")
     revoke.add_argument("--kind", choices=sorted(KINDS), default=None, help="default: from the id's prefix")

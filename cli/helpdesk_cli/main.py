@@ -1,7 +1,9 @@
 """The `helpdesk` console script: one subcommand group per module, each registered here.
 
 Every module listed in COMMANDS exposes `register(subparsers)`, which adds its subparser(s) and sets
-`func` (a callable taking the parsed namespace and returning an exit code) via `set_defaults(func=...)`.
+`func` (a callable taking the parsed namespace and returning an exit code) and `effect` (what it does: reads,
+adds or changes; helpdesk_cli.common) via `set_defaults(func=..., effect=...)`. A command that changes something
+is made with `helpdesk_cli.common.changing_parser`: it asks first unless --yes, and says so in its --help.
 Modules are imported lazily so that a light command (e.g. `helpdesk press`) never pulls in heavy imports.
 """
 

@@ -26,6 +26,7 @@ from helpdesk_cli.agent.facts import MachineFacts, collect_machine_facts
 from helpdesk_cli.agent.files import LocalFile, Mode, load_attachments, plan_attachments
 from helpdesk_cli.agent.render import FINAL_STATUSES, Progress, clean, render_notification, render_outcome
 from helpdesk_cli.agent.retry import RetryPolicy, Timing
+from helpdesk_cli.common import ADDS
 
 SUBMISSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE = 8000
@@ -52,7 +53,7 @@ class PressOptions:
     wait_timeout: float = 120.0
     watch: bool = False
     poll_interval: float = 5.0
-    max_watch_seconds: float | None = None  # tests bound the watch; people end it with Ctrl-C
+    max_watch_seconds: float | None = None  # --watch-for; else people end the watch with Ctrl-C
     as_json: bool = False
     dry_run: bool = False
     diagnostics: bool = False  # attach a plain-text diagnostic report of this machine
@@ -335,11 +336,14 @@ def register(subparsers: Any) -> None:
     after.add_argument("--no-wait", action="store_true", help="print id and receipt as JSON and exit at once")
     after.add_argument("--wait-timeout", type=float, default=120.0, metavar="SECONDS", help="how long to wait (120)")
     after.add_argument("--watch", action="store_true", help="then show ticket notifications until Ctrl-C")
+    after.add_argument(
+        "--watch-for", type=float, default=None, metavar="SECONDS", help="with --watch: stop after so many seconds"
+    )
     after.add_argument("--poll-interval", type=float, default=5.0, metavar="SECONDS", help="for --watch (5; 1-60)")
     after.add_argument("--json", action="store_true", help="print the final status document as JSON")
     after.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     after.add_argument("--dry-run", action="store_true", help="print the request that would be sent and exit")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, effect=ADDS)  # a new request, like the desktop agent's: nothing to confirm
 
 
 def run(args: argparse.Namespace) -> int:
@@ -377,6 +381,7 @@ def run(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         wait_timeout=args.wait_timeout,
         watch=args.watch,
+        max_watch_seconds=args.watch_for,
         poll_interval=args.poll_interval,
         as_json=args.json,
         dry_run=args.dry_run,

@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command
+from helpdesk_cli.common import (
+    READS,
+    CliError,
+    ask,
+    changing_parser,
+    emit_json,
+    resolve,
+    resource_options,
+    run_command,
+)
 
 FORMAT = "helpdesk-settings/1"
 
@@ -27,9 +36,11 @@ def register(subparsers: Any) -> None:
     export = sub.add_parser("export", parents=[common], help="write the settings as JSON")
     export.add_argument("tenant_id")
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
-    export.set_defaults(func=run_command(export_settings))
+    export.set_defaults(func=run_command(export_settings), effect=READS)
 
-    import_ = sub.add_parser("import", parents=[common], help="apply a settings document to a tenant")
+    import_ = changing_parser(
+        sub, "import", parents=[common], help="apply a settings document to a tenant, replacing what it names"
+    )
     import_.add_argument("tenant_id")
     import_.add_argument("file", help="JSON file from `settings export` ('-' for stdin)")
     import_.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the Autotask API key")
@@ -119,11 +130,9 @@ def import_settings(args: argparse.Namespace) -> int:
 
     res = resolve(args)
     service = admin_service(res, need_kms="api_key" in autotask)
-    if service.tenants.get(args.tenant_id) is None:
-        if not args.create:
-            raise CliError(f"no tenant {args.tenant_id!r} (pass --create to create it)")
-        if not args.dry_run:
-            service.tenants.create(Tenant(tenant_id=args.tenant_id, name=document.get("name") or args.tenant_id))
+    exists = service.tenants.get(args.tenant_id) is not None
+    if not exists and not args.create:
+        raise CliError(f"no tenant {args.tenant_id!r} (pass --create to create it)")
     try:
         if rules_source:
             check = rules_check(service.rules.run(RulesRequest.draft("validate", args.tenant_id, rules_source, {})))
@@ -134,6 +143,16 @@ def import_settings(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("valid: nothing changed (dry run)")
             return 0
+        replaced = [name for name in ("name", "autotask", "defaults", "notifications") if getattr(update, name)]
+        replaced += ["rules (as a new version if they differ)"] if rules_source else []
+        question = (
+            f"{'import settings into' if exists else 'create tenant'} {args.tenant_id}"
+            f"{'' if exists else ' and import settings into it'}? replaces its {', '.join(replaced) or 'nothing'}"
+        )
+        if not ask(question, args.yes):
+            raise CliError("nothing changed")
+        if not exists:
+            service.tenants.create(Tenant(tenant_id=args.tenant_id, name=document.get("name") or args.tenant_id))
         view = service.update_settings(args.tenant_id, update)
         active = service.active_rules(args.tenant_id)
         saved_rules = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import READS, CliError, emit_json, resolve, resource_options, run_command, table
 
 MAX_TENANTS_SEARCHED = 500
 
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         help="the submission id, optionally after its tenant id (`show demo press-...`)",
     )
     show.add_argument("--tenant", help="the tenant id (default: search every tenant)")
-    show.set_defaults(func=run_command(show_submission))
+    show.set_defaults(func=run_command(show_submission), effect=READS)
 
     listing = sub.add_parser("list", parents=[common], help="a tenant's recent presses with their outcome")
     listing.add_argument("--tenant", required=True, help="the tenant id")
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--search", help="part of the e-mail address or the hostname")
     listing.add_argument("--limit", type=int, default=25, help="at most this many (1-100, default 25)")
     listing.add_argument("--cursor", help="go on after an earlier page (its next cursor)")
-    listing.set_defaults(func=run_command(list_submissions))
+    listing.set_defaults(func=run_command(list_submissions), effect=READS)
 
 
 def list_submissions(args: argparse.Namespace) -> int:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from helpdesk_cli.common import CliError, ask, emit_json, resolve, resource_options, run_command, table
+from helpdesk_cli.common import (
+    ADDS,
+    READS,
+    CliError,
+    ask,
+    changing_parser,
+    emit_json,
+    resolve,
+    resource_options,
+    run_command,
+    table,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -17,27 +28,27 @@ def register(subparsers: Any) -> None:
     create.add_argument("tenant_id", help="lower-case id, e.g. contoso-msp")
     create.add_argument("--name", required=True, help="display name")
     create.add_argument("--no-admin-token", action="store_true", help="do not issue an admin token")
-    create.set_defaults(func=run_command(create_tenant))
+    create.set_defaults(func=run_command(create_tenant), effect=ADDS)
 
     list_ = sub.add_parser("list", parents=[common], help="list tenants")
-    list_.set_defaults(func=run_command(list_tenants))
+    list_.set_defaults(func=run_command(list_tenants), effect=READS)
 
     show = sub.add_parser("show", parents=[common], help="show a tenant's settings (secrets masked)")
     show.add_argument("tenant_id")
-    show.set_defaults(func=run_command(show_tenant))
+    show.set_defaults(func=run_command(show_tenant), effect=READS)
 
-    reseal = sub.add_parser(
+    reseal = changing_parser(
+        sub,
         "reseal-secrets",
         parents=[common],
-        help="one-off migration: seal every tenant secret with its purpose (docs/operations.md)",
+        help="one-off migration (docs/operations.md): seal every tenant secret with its purpose",
     )
     reseal.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
     reseal.set_defaults(func=run_command(reseal_secrets))
 
     for action, help_ in (("disable", "refuse the tenant's buttons and admins"), ("enable", "re-enable a tenant")):
-        p = sub.add_parser(action, parents=[common], help=f"{help_} (asks first unless --yes)")
+        p = changing_parser(sub, action, parents=[common], help=help_)
         p.add_argument("tenant_id")
-        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         p.set_defaults(func=run_command(set_status), status=action)
 
 
@@ -156,8 +167,13 @@ def reseal_secrets(args: argparse.Namespace) -> int:
     from helpdesk.admin.reseal import reseal_all
 
     res = resolve(args)
+    table_name = res.need("tenants_table")
+    if not args.dry_run and not ask(
+        f"re-seal every tenant secret of {table_name} that is not yet sealed with its purpose?", args.yes
+    ):
+        raise CliError("nothing changed")
     report = reseal_all(
-        DynamoTenantRepository(res.need("tenants_table")),
+        DynamoTenantRepository(table_name),
         KmsSecretBox(res.need("credentials_key_id")),
         dry_run=args.dry_run,
     )

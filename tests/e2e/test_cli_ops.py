@@ -162,6 +162,7 @@ def test_settings_export_has_no_secret_and_import_applies_it(
         "--create",
         "--api-key-env",
         "DEMO_KEY",
+        "--yes",
         env={"DEMO_KEY": DEMO.api_key},
     )
     assert result["rules_version"] == 1
@@ -177,15 +178,15 @@ def test_settings_import_refuses_bad_documents_and_changes_nothing(stack_file: P
     before = cli_json(stack_file, "tenants", "show", tenant)
     bad_rules = tmp_path / "bad.json"
     bad_rules.write_text(json.dumps({"format": "helpdesk-settings/1", "name": "X", "rules": {"source": "if x\n"}}))
-    answer = cli(stack_file, "settings", "import", tenant, str(bad_rules), check=False)
+    answer = cli(stack_file, "settings", "import", tenant, str(bad_rules), "--yes", check=False)
     assert answer.returncode == 2 and "line 1" in answer.stderr
     bad_host = tmp_path / "host.json"
     bad_host.write_text(json.dumps({"format": "helpdesk-settings/1", "autotask": {"host": "evil.example.com"}}))
-    answer = cli(stack_file, "settings", "import", tenant, str(bad_host), check=False)
+    answer = cli(stack_file, "settings", "import", tenant, str(bad_host), "--yes", check=False)
     assert answer.returncode == 2 and "autotask.host" in answer.stderr
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
-    assert cli(stack_file, "settings", "import", tenant, str(not_json), check=False).returncode == 2
+    assert cli(stack_file, "settings", "import", tenant, str(not_json), "--yes", check=False).returncode == 2
     assert cli_json(stack_file, "tenants", "show", tenant) == before
 
 

@@ -331,6 +331,48 @@ def run_test(world: World, token: str = "A") -> dict[str, Any]:
     return {c["id"]: c for c in answer.json["checks"]} | {"_ok": answer.json["ok"]}
 
 
+def test_the_last_integration_test_is_answered_with_the_settings_until_it_runs_again(world: World) -> None:
+    # Given a tenant that never ran the test
+    assert world.call("GET", "/v1/admin/settings").json["last_integration_test"] is None
+    # When it runs with bad credentials
+    configure(world)
+    revision = world.call("GET", "/v1/admin/settings").json["revision"]
+    world.gateway.fail["check_authentication"] = AuthenticationError(status=401)
+    answer = world.call("POST", "/v1/admin/integration-test")
+    # Then the answer and every later read of the settings carry the same bounded summary
+    last = world.call("GET", "/v1/admin/settings").json["last_integration_test"]
+    assert answer.json["summary"] == last
+    assert (last["ok"], last["connection"], last["host"], last["current"]) == (
+        False,
+        "rejected",
+        "webservices5.autotask.net",
+        True,
+    )
+    assert last["failed"] >= 1 and last["skipped"] >= 1 and last["passed"] >= 1
+    assert last["problems"][0].startswith("Authentication: There was an error authenticating")
+    assert len(last["problems"]) <= 5
+    assert_no_secrets(json.dumps(last), world.secrets)
+    assert "fingerprint" not in json.dumps(last)
+    # And running the test is no settings change: a save with the revision read before is no conflict
+    saved = world.call("PUT", "/v1/admin/settings", body={"defaults": {"priority": "High"}, "revision": revision})
+    assert saved.status == 200, saved.text
+    assert saved.json["last_integration_test"] == last
+    # When the connection changes, the summary says it is no longer current; the next run replaces it
+    world.call("PUT", "/v1/admin/settings", body={"autotask": {"integration_code": "ANOTHERCODE"}})
+    assert world.call("GET", "/v1/admin/settings").json["last_integration_test"]["current"] is False
+    world.gateway.fail.clear()
+    world.call("POST", "/v1/admin/integration-test")
+    last = world.call("GET", "/v1/admin/settings").json["last_integration_test"]
+    assert (last["ok"], last["connection"], last["current"], last["problems"]) == (True, "connected", True, [])
+
+
+def test_an_integration_test_without_settings_is_kept_as_not_configured(world: World) -> None:
+    run_test(world)
+    last = world.call("GET", "/v1/admin/settings").json["last_integration_test"]
+    assert (last["ok"], last["connection"], last["host"]) == (False, "not_configured", None)
+    assert last["problems"][0].startswith("Settings entered: Enter the API endpoint")
+
+
 def test_integration_test_passes_every_check_when_all_is_well(world: World) -> None:
     configure(world)
     world.call("PUT", "/v1/admin/settings", body={"defaults": {"priority": "High", "queue": "Tier 1 Support"}})

@@ -95,6 +95,23 @@ def test_rules_versions_are_numbered_in_order_per_tenant(repo: Any) -> None:
     assert repo.get_rules_version("globex", 2) is None
 
 
+def test_the_last_integration_test_is_kept_per_tenant_without_changing_the_settings_revision(repo: Any) -> None:
+    from datetime import UTC, datetime
+
+    from helpdesk.domain.tenant import ConnectionState, IntegrationTestSummary
+
+    assert repo.last_integration_test("acme") is None
+    revision = repo.get("acme").revision
+    first = IntegrationTestSummary(ok=False, ran_at=datetime(2026, 1, 1, tzinfo=UTC), connection="rejected", failed=1)
+    repo.save_integration_test("acme", first)
+    second = first.model_copy(update={"ok": True, "connection": ConnectionState.CONNECTED, "failed": 0})
+    repo.save_integration_test("acme", second)
+    assert repo.last_integration_test("acme") == second  # the newer replaces the older
+    assert repo.last_integration_test("globex") is None
+    assert repo.get("acme").revision == revision  # a settings save from the page is no conflict afterwards
+    assert [v.version for v in repo.list_rules_versions("acme")] == []
+
+
 def test_a_tenant_cannot_hold_more_active_credentials_than_the_limit(repo: Any) -> None:
     for _ in range(3):
         repo.issue_credential("acme", BUTTON)

@@ -70,9 +70,12 @@
     sessionStorage.setItem(TOKEN_KEY, token);
     const me = await api("GET", "/me");
     $("tenant-name").textContent = me.name + " (" + me.tenant_id + ")";
+    // The first read of the callout URL issues its token, which changes the settings' revision: read it before
+    // the settings, so a new tenant's first save is no false "changed by someone else"
+    await loadCallout();
     await loadSettings();  // forms are filled before they are shown
     $("signin").hidden = true; $("app").hidden = false; $("session").hidden = false;
-    await Promise.allSettled([loadRules(), loadKeys(), loadAdminTokens(), loadCallout(), loadPicklists(false),
+    await Promise.allSettled([loadRules(), loadKeys(), loadAdminTokens(), loadPicklists(false),
       loadSummary(), loadPresses(false)]);
   }
 
@@ -102,16 +105,45 @@
     form.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
   }
 
-  function showFieldErrors(err) {
-    let first = null;
+  // The input of each field path the admin API can refuse (422 `fields[].field`); its message goes to <id>-error.
+  const FIELD_INPUTS = {
+    "autotask.host": "host", "autotask.api_key": "api_key", "autotask.integration_code": "integration_code",
+    "autotask.unregistered_email": "unregistered_email", rules_on_error: "rules_on_error",
+    source: "rules-source", variables: "rules-sample",
+  };
+  function inputFor(path, aliases) {
+    if (aliases && aliases[path]) return aliases[path];
+    if (FIELD_INPUTS[path]) return FIELD_INPUTS[path];
+    const parts = path.split(".");
+    if (parts[0] === "defaults" && parts[1]) return "default-" + parts[1];
+    if (parts[0] === "notifications" && parts[1] === "templates" && parts[2]) return "template-" + parts[2];
+    if (parts[0] === "notifications" && parts[1] === "events") return "event-" + EVENTS[0][0];
+    return null;
+  }
+
+  // "must be at most 300 characters" -> "Must be at most 300 characters." (the API's words, as a sentence)
+  function sentence(text) {
+    const t = String(text || "").trim();
+    if (!t) return "This value is not valid.";
+    return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
+  }
+
+  // Each refused field's message next to it; true when every one found its field.
+  function showFieldErrors(err, aliases) {
+    let first = null, all = true;
     for (const f of (err.body && err.body.fields) || []) {
-      const name = String(f.field || "").split(".").pop();
-      const input = $(name) || $("default-" + name);
-      const slot = $(name + "-error") || $("default-" + name + "-error");
-      if (slot) slot.textContent = f.message;
+      const id = inputFor(String(f.field || ""), aliases);
+      const input = id && $(id), slot = id && $(id + "-error");
+      if (slot) slot.textContent = sentence(f.message); else all = false;
       if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
     }
     if (first) first.focus();
+    return all && !!first;
+  }
+
+  function clearFieldError(id) {
+    const slot = $(id + "-error"); if (slot) slot.textContent = "";
+    const input = $(id); if (input) input.removeAttribute("aria-invalid");
   }
 
   async function saveSettings(body, statusId, form) {
@@ -124,7 +156,7 @@
       say(statusId, "Saved.", "ok");
       return true;
     } catch (e) {
-      if (e.status === 422) showFieldErrors(e);
+      if (e.status === 422 && showFieldErrors(e)) { say(statusId, "Not saved: see the message at the field.", "bad"); return false; }
       say(statusId, e.status === 409 ? e.message : "Not saved: " + e.message, "bad");
       return false;
     }
@@ -141,11 +173,55 @@
     $("integration_code").value = at.integration_code || "";
     $("unregistered_email").value = at.unregistered_email || "";
     $("api_key").value = "";
-    $("api_key").placeholder = at.api_key_set ? "Saved (" + (at.api_key_mask || "****") + "). Leave blank to keep it." : "username@domain:password";
+    // A short placeholder that fits the field at any width; what it means is the line under the field
+    $("api_key").placeholder = at.api_key_set ? "Saved: " + (at.api_key_mask || "****") : "user@domain:password";
+    $("api_key-saved").hidden = !at.api_key_set;
+    $("api_key-saved").textContent = at.api_key_set ? "A key is saved (" + (at.api_key_mask || "****") + "). Leave the field empty to keep it, or enter a new key to replace it." : "";
+    renderStatus();
     renderDefaults();
     renderNotifications();
     $("rules_on_error").value = settings.rules_on_error || "create";
   }
+
+  // The top of the page: is Autotask connected, and what did the last Integration Test find (kept by the API)
+  function renderStatus() {
+    const at = settings.autotask, t = settings.last_integration_test;
+    const host = at.host || "";
+    let state = "untested", text;
+    if (!at.configured) {
+      state = "not_configured";
+      text = "Autotask: not configured. Enter the API endpoint, API key and integration code below.";
+    } else if (!t || !t.current) {
+      text = "Autotask: set up for " + host + ", not checked " + (t ? "since the connection changed" : "yet") + ". Run the Integration Test.";
+    } else if (t.connection === "connected") {
+      state = "connected"; text = "Autotask: connected to " + host + ".";
+    } else if (t.connection === "rejected") {
+      state = "rejected"; text = "Autotask: credentials rejected by " + host + ". Check the API key and the integration code.";
+    } else {
+      state = "unreachable"; text = "Autotask: " + host + " could not be reached at the last Integration Test.";
+    }
+    const line = $("connection-state");
+    line.textContent = text; line.dataset.state = state;
+    line.className = "state " + ({ connected: "ok", rejected: "bad", unreachable: "bad", not_configured: "warn" }[state] || "");
+    const last = $("last-test"), problems = $("last-test-problems");
+    problems.textContent = "";
+    if (!t) {
+      last.textContent = "Last Integration Test: never run."; last.dataset.result = "none"; last.className = "state";
+      return;
+    }
+    const n = t.failed;
+    last.textContent = "Last Integration Test: " + (t.ok ? "passed" : "failed") + " " + when(t.ran_at) + ", " +
+      n + " problem" + (n === 1 ? "" : "s") + (t.current ? "." : " (before the connection changed).");
+    last.dataset.result = t.ok ? "passed" : "failed";
+    last.className = "state " + (t.ok ? "ok" : "bad");
+    for (const p of t.problems || []) problems.append(el("li", { text: p }));
+    if (n > (t.problems || []).length) problems.append(el("li", { text: "… and " + (n - t.problems.length) + " more: run the test to see all." }));
+  }
+  $("jump-to-test").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    $("test").scrollIntoView();
+    $("run-test").focus();
+  });
 
   $("rules-on-error-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -267,7 +343,9 @@
       area.setAttribute("aria-describedby", "preview-" + event + " preview-warning-" + event);
       const preview = el("p", { class: "muted preview", id: "preview-" + event });
       const warning = el("p", { class: "error", id: "preview-warning-" + event, role: "alert" });
-      box.append(el("div", { class: "event" }, el("label", { class: "check", for: "event-" + event }, check, label), area, preview, warning));
+      const error = el("small", { class: "error", id: "template-" + event + "-error" });
+      area.setAttribute("aria-describedby", "template-" + event + "-error preview-" + event + " preview-warning-" + event);
+      box.append(el("div", { class: "event" }, el("label", { class: "check", for: "event-" + event }, check, label), area, error, preview, warning));
       area.addEventListener("input", () => previewTemplate(event));
       previewTemplate(event);
     }
@@ -305,8 +383,12 @@
   }
   source.addEventListener("input", () => { badLines = new Set(); renderGutter(); });
   source.addEventListener("scroll", () => { $("gutter").scrollTop = source.scrollTop; });
+  let leaving = false;  // Esc was pressed: the next Tab moves focus on instead of indenting
   source.addEventListener("keydown", (ev) => {
-    if (ev.key === "Tab" && !ev.shiftKey && !ev.ctrlKey && !ev.altKey) {
+    if (ev.key === "Escape") { leaving = true; say("rules-status", "Press Tab to leave the editor."); return; }
+    const leave = leaving;
+    leaving = false;
+    if (ev.key === "Tab" && !ev.shiftKey && !ev.ctrlKey && !ev.altKey && !leave) {
       ev.preventDefault();
       const s = source.selectionStart, e = source.selectionEnd;
       source.setRangeText("    ", s, e, "end");
@@ -340,11 +422,16 @@
     renderGutter();
   }
 
+  let focusAfter = null;  // where focus goes when a rules action that opened a dialog is over
+
   async function rulesAction(button, fn) {
+    clearFieldError("rules-source"); clearFieldError("rules-sample");
     await busy(button, async () => {
       try { await fn(); } catch (e) {
         const fields = (e.body && e.body.fields) || [];
-        if (e.status === 422 && fields.some((f) => f.line)) {
+        if (e.status === 422 && !fields.some((f) => f.line) && showFieldErrors(e)) {
+          say("rules-status", "Not saved: see the message at the field.", "bad");
+        } else if (e.status === 422 && fields.some((f) => f.line)) {
           showProblems(fields.map((f) => ({ message: f.message, line: f.line, column: f.column })), []);
           say("rules-status", "Not saved: fix the error" + (fields.length > 1 ? "s" : "") + " below.", "bad");
           const first = fields.find((f) => f.line);
@@ -354,6 +441,16 @@
         }
       }
     });
+    if (focusAfter) { const target = focusAfter; focusAfter = null; target.focus(); }
+  }
+
+  // JSON.parse's own words ("Unexpected token } in JSON at position 12") as a line a person can act on
+  function jsonProblem(text, error) {
+    const said = String(error && error.message);
+    const at = /position (\d+)/.exec(said), named = /line (\d+)/.exec(said);
+    const line = named ? Number(named[1]) : (at ? text.slice(0, Number(at[1])).split("\n").length : 0);
+    return "The sample inputs are not valid JSON" + (line ? " (line " + line + ")" : "") +
+      ": check the quotes, commas and brackets, e.g. {\"msg\": \"Printer down\", \"selections\": []}.";
   }
 
   $("validate-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
@@ -383,7 +480,20 @@
   $("test-rules").addEventListener("click", (ev) => rulesAction(ev.target, async () => {
     let variables;
     try { variables = JSON.parse($("rules-sample").value || "{}"); } catch (e) {
-      $("rules-test-panel").open = true; say("rules-status", "The sample inputs are not valid JSON: " + e.message, "bad"); return;
+      $("rules-test-panel").open = true;
+      $("rules-sample-error").textContent = jsonProblem($("rules-sample").value, e);
+      $("rules-sample").setAttribute("aria-invalid", "true");
+      say("rules-status", "Not run: see the message at the sample inputs.", "bad");
+      $("rules-sample").focus();
+      return;
+    }
+    if (variables === null || typeof variables !== "object" || Array.isArray(variables)) {
+      $("rules-test-panel").open = true;
+      $("rules-sample-error").textContent = "The sample inputs must be one JSON object of variables, e.g. {\"msg\": \"Printer down\"}.";
+      $("rules-sample").setAttribute("aria-invalid", "true");
+      say("rules-status", "Not run: see the message at the sample inputs.", "bad");
+      $("rules-sample").focus();
+      return;
     }
     const r = await api("POST", "/rules/test", { source: source.value, variables });
     showProblems(r.errors, r.warnings);
@@ -461,6 +571,17 @@
   }
 
   /* ------------------------------------------------------------------ callout URL and webhooks */
+  // Rotating the callout URL and (un)registering webhooks change the settings' revision. When only our own action
+  // happened in between (held + 1), carry on with the new one, so the next save is no false conflict.
+  async function followOwnChange() {
+    if (!settings) return;
+    const held = settings.revision;
+    try {
+      const fresh = await api("GET", "/settings");
+      if (fresh.revision === held + 1) settings.revision = fresh.revision;
+    } catch (e) { /* the next save says what is wrong */ }
+  }
+
   async function loadCallout() {
     try {
       const urls = await api("GET", "/callout-url");
@@ -482,6 +603,7 @@
     if (!window.confirm("Rotate the Ticket Notification URL? The current URL stops working at once; update your Extension Callout afterwards.")) return;
     try {
       const urls = await api("POST", "/callout-url/rotate");
+      await followOwnChange();
       $("callout-url").value = urls.extension_callout_url;
       say("callout-status", urls.note || "Rotated.", "ok");
     } catch (e) { say("callout-status", e.message, "bad"); }
@@ -491,12 +613,13 @@
     say("webhooks-status", "Registering in Autotask…");
     try {
       const w = await api("POST", "/webhooks");
+      await followOwnChange();
       say("webhooks-status", "Registered: TicketWebhook " + w.ticket_webhook_id + ", TicketNoteWebhook " + w.note_webhook_id + ".", "ok");
     } catch (e) { say("webhooks-status", e.message, "bad"); }
   }));
 
   $("unregister-webhooks").addEventListener("click", (ev) => busy(ev.target, async () => {
-    try { await api("DELETE", "/webhooks"); say("webhooks-status", "Webhooks removed.", "ok"); }
+    try { await api("DELETE", "/webhooks"); await followOwnChange(); say("webhooks-status", "Webhooks removed.", "ok"); }
     catch (e) { say("webhooks-status", e.message, "bad"); }
   }));
 
@@ -521,13 +644,17 @@
     ev.preventDefault();
     return busy($("create-admin-token"), async () => {
       try {
+        clearFieldError("admin-token-label");
         const issued = await api("POST", "/admin-tokens", { label: $("admin-token-label").value.trim() });
         $("new-admin-token-value").value = issued.token;
         $("new-admin-token").hidden = false;
         $("admin-token-label").value = "";
         say("admin-tokens-status", "Admin token created.", "ok");
         await loadAdminTokens();
-      } catch (e) { say("admin-tokens-status", e.message, "bad"); }
+      } catch (e) {
+        if (e.status === 422 && showFieldErrors(e, { label: "admin-token-label" })) say("admin-tokens-status", "Not created: see the message at the label.", "bad");
+        else say("admin-tokens-status", e.message, "bad");
+      }
     });
   });
   $("copy-admin-token").addEventListener("click", () => copy("new-admin-token-value", "admin-tokens-status"));
@@ -553,13 +680,17 @@
     ev.preventDefault();
     return busy($("create-key"), async () => {
       try {
+        clearFieldError("key-label");
         const issued = await api("POST", "/keys", { label: $("key-label").value.trim() });
         $("new-key-value").value = issued.token;
         $("new-key").hidden = false;
         $("key-label").value = "";
         say("keys-status", "Key created.", "ok");
         await loadKeys();
-      } catch (e) { say("keys-status", e.message, "bad"); }
+      } catch (e) {
+        if (e.status === 422 && showFieldErrors(e, { label: "key-label" })) say("keys-status", "Not created: see the message at the label.", "bad");
+        else say("keys-status", e.message, "bad");
+      }
     });
   });
 
@@ -580,6 +711,7 @@
       }
       const failed = report.checks.filter((c) => c.status === "fail").length;
       say("test-status", report.ok ? "All checks passed." : failed + " check(s) failed.", report.ok ? "ok" : "bad");
+      if (settings && report.summary) { settings.last_integration_test = report.summary; renderStatus(); }
     } catch (e) { say("test-status", e.message, "bad"); }
   }));
 
@@ -615,7 +747,7 @@
       const problem = el("td", { class: "error-cell" });
       if (p.error) {
         if (p.error.line) problem.append(el("button", { type: "button", class: "link", text: "Line " + p.error.line, onclick: () => {
-          const dialog = $("replay-dialog"); if (dialog.open) dialog.close();
+          const dialog = $("replay-dialog"); if (dialog.open) { focusAfter = source; dialog.close(); }
           goToLine(p.error.line, p.error.column);
         } }));
         problem.append(p.error.message);
@@ -640,13 +772,23 @@
     showReplay(dialog, refusal.replay);
     showReplay($("rules-replay"), refusal.replay);
     return new Promise((resolve) => {
-      const done = (value) => { $("replay-cancel").onclick = null; $("replay-save-anyway").onclick = null; dialog.onclose = null; if (dialog.open) dialog.close(); resolve(value); };
+      const done = (value) => { $("replay-cancel").onclick = null; $("replay-save-anyway").onclick = null; dialog.onclose = null; dialog.onkeydown = null; if (dialog.open) dialog.close(); resolve(value); };
       $("replay-cancel").onclick = () => { say("rules-status", "Not saved: the rules fail on recent presses (see the table below).", "bad"); done(null); };
-      dialog.onclose = () => done(null);
+      dialog.onclose = () => { say("rules-status", "Not saved: the rules fail on recent presses (see the table below).", "bad"); done(null); };
+      // showModal makes the page behind inert; Tab also cycles inside the dialog instead of leaving for the browser
+      dialog.onkeydown = (ev) => {
+        if (ev.key !== "Tab") return;
+        const items = [...dialog.querySelectorAll("button, [href], input, select, textarea")].filter((x) => !x.disabled && x.offsetParent !== null);
+        if (!items.length) return;
+        const first = items[0], last = items[items.length - 1];
+        if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+        else if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+      };
       $("replay-save-anyway").onclick = async () => {
         try { done(await api("POST", "/rules", Object.assign({ confirm: true }, body))); }
         catch (e) { say("rules-status", e.message, "bad"); done(null); }
       };
+      focusAfter = $("save-rules");  // the native modal traps focus and closes on Esc; focus then returns here
       dialog.showModal();
       $("replay-cancel").focus();
     });
@@ -694,8 +836,13 @@
       el("td", {}, el("button", { type: "button", class: "link", text: "Details", "aria-label": "Details of the press from " + p.email + " at " + when(p.created_at), onclick: () => showPress(p.id) })));
   }
 
+  // Loads overlap (sign-in, Apply, a count in the summary, a re-queue): only the newest one may fill the table,
+  // or an earlier, slower answer would add its rows to the newer ones (doubled or unfiltered rows).
+  let pressLoad = 0;
+
   async function loadPresses(more) {
     const list = $("presses-list");
+    const load = more ? pressLoad : ++pressLoad;
     if (!more) {
       const params = new URLSearchParams();
       if ($("presses-outcome").value) params.set("outcome", $("presses-outcome").value);
@@ -707,6 +854,7 @@
       const params = new URLSearchParams(pressQuery);
       if (more && pressCursor) params.set("cursor", pressCursor);
       const page = await api("GET", "/submissions" + (params.toString() ? "?" + params : ""));
+      if (load !== pressLoad) return;  // a newer load has started (and cleared the table): this answer is stale
       for (const p of page.items) list.append(pressRow(p));
       pressCursor = page.next_cursor;
       $("presses-more").hidden = !pressCursor;
@@ -714,15 +862,23 @@
       if (!shownRows && !pressCursor) list.append(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "No presses match." })));
       say("presses-status", shownRows + " press" + (shownRows === 1 ? "" : "es") + " shown" +
         (page.scan_limited ? "; the search stopped after reading " + page.scanned + " presses: load older ones to go on." : "."));
-    } catch (e) { say("presses-status", e.message, "bad"); }
+    } catch (e) { if (load === pressLoad) say("presses-status", e.message, "bad"); }
   }
 
   $("presses-form").addEventListener("submit", (ev) => { ev.preventDefault(); busy($("presses-apply"), () => loadPresses(false)); });
   $("presses-more").addEventListener("click", (ev) => busy(ev.target, () => loadPresses(true)));
-  $("press-close").addEventListener("click", () => { $("press-detail").hidden = true; });
+  let pressOpener = null;
+  function closePress() {
+    $("press-detail").hidden = true;
+    if (pressOpener && pressOpener.isConnected) pressOpener.focus();
+    pressOpener = null;
+  }
+  $("press-close").addEventListener("click", closePress);
+  $("press-detail").addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); closePress(); } });
 
   async function showPress(id) {
     const box = $("press-detail");
+    if (document.activeElement && document.activeElement.closest && document.activeElement.closest("#presses-list")) pressOpener = document.activeElement;
     say("press-status", "");
     try {
       const d = await api("GET", "/submissions/" + encodeURIComponent(id));

@@ -21,6 +21,7 @@ from helpdesk.domain.tenant import (
     CREDENTIAL_LIMITS,
     Credential,
     CredentialKind,
+    IntegrationTestSummary,
     IssuedCredential,
     RulesVersion,
     SecretPurpose,
@@ -36,6 +37,7 @@ class MemoryTenants:
         self.tenants: dict[str, Tenant] = {}
         self.credentials: dict[str, Credential] = {}
         self.rules: dict[str, list[RulesVersion]] = {}
+        self.last_tests: dict[str, IntegrationTestSummary] = {}
         self.limits = dict(limits or CREDENTIAL_LIMITS)
 
     def get(self, tenant_id: str) -> Tenant | None:
@@ -58,6 +60,12 @@ class MemoryTenants:
 
     def list_tenants(self) -> list[Tenant]:
         return sorted(self.tenants.values(), key=lambda t: t.tenant_id)
+
+    def save_integration_test(self, tenant_id: str, summary: IntegrationTestSummary) -> None:
+        self.last_tests[tenant_id] = summary
+
+    def last_integration_test(self, tenant_id: str) -> IntegrationTestSummary | None:
+        return self.last_tests.get(tenant_id)
 
     def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant:
         tenant = self.tenants[tenant_id]

@@ -5,6 +5,7 @@ Item layout (pk / sk):
   TOKEN#<sha256>     / CREDENTIAL     a button key, admin token or callout token (hash only),
                                       gsi1pk=TENANT#<id>, gsi1sk=CRED#<kind>#<credential id>
   TENANT#<id>        / RULES#<000001> one saved Dispatcher Rules version (immutable)
+  TENANT#<id>        / ITEST#LAST     the last Integration Test's bounded summary (not a setting: no revision)
   TENANT#<id>        / CREDCOUNT#<kind> how many credentials of that kind are active (`active`): issuing and
                                       revoking change it in the same transaction, so the per-tenant limit and
                                       "keep the last admin token" hold under concurrency
@@ -30,6 +31,7 @@ from helpdesk.domain.tenant import (
     REVOKED_CREDENTIAL_RETENTION_DAYS,
     Credential,
     CredentialKind,
+    IntegrationTestSummary,
     IssuedCredential,
     RulesVersion,
     Tenant,
@@ -41,6 +43,7 @@ from helpdesk.domain.tokens import new_id, new_token, token_hash
 _PROFILE = "PROFILE"
 _CREDENTIAL = "CREDENTIAL"
 _COUNTER = "CREDCOUNT#"
+_LAST_TEST = "ITEST#LAST"
 _MAX_PAGES = 100
 _KIND_NAMES = {
     CredentialKind.BUTTON_KEY: "button key",
@@ -420,3 +423,13 @@ class DynamoTenantRepository:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return versions
+
+    # ---------------------------------------------------------------- the last Integration Test
+    def save_integration_test(self, tenant_id: str, summary: IntegrationTestSummary) -> None:
+        self._table.put_item(
+            Item={"pk": _tenant_pk(tenant_id), "sk": _LAST_TEST, "doc": summary.model_dump_json()},
+        )
+
+    def last_integration_test(self, tenant_id: str) -> IntegrationTestSummary | None:
+        item = self._get(_tenant_pk(tenant_id), _LAST_TEST)
+        return IntegrationTestSummary.model_validate_json(item["doc"]) if item else None

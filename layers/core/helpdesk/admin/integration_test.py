@@ -21,13 +21,20 @@ from pydantic import BaseModel, Field
 from helpdesk.admin.errors import AdminError
 from helpdesk.admin.gateway import SETTINGS_FIELDS, autotask_message
 from helpdesk.admin.ports import AutotaskGateway, EntityAccess, PicklistSet
+from helpdesk.admin.settings import LastIntegrationTest
 from helpdesk.autotask.errors import (
     MSG_ACCESS,
     MSG_AUTH,
     MSG_PERMISSION,
     MSG_VALIDATION,
 )
-from helpdesk.domain.tenant import Tenant, utcnow
+from helpdesk.domain.tenant import (
+    MAX_TEST_PROBLEMS,
+    ConnectionState,
+    IntegrationTestSummary,
+    Tenant,
+    utcnow,
+)
 
 MSG_CONTACT = "There was an error finding the contact."
 
@@ -99,6 +106,44 @@ class IntegrationTestReport(BaseModel):
     checks: list[Check]
     ran_at: datetime = Field(default_factory=utcnow)
     duration_ms: int = 0
+    summary: LastIntegrationTest | None = Field(
+        default=None, description="What GET /v1/admin/settings now answers as last_integration_test"
+    )
+
+
+MAX_PROBLEM_CHARS = 300
+
+
+def summarise(report: IntegrationTestReport, tenant: Tenant, fingerprint: str) -> IntegrationTestSummary:
+    """The bounded summary kept of a run: counts, the connection's state and the first few problems."""
+    checks = {c.id: c for c in report.checks}
+    signed_in = checks.get("authentication")
+    refused = [
+        c
+        for c in (checks.get("zone"), signed_in)
+        if c is not None and c.status is Status.FAIL and MSG_AUTH in c.message
+    ]
+    if not tenant.autotask.configured:
+        connection = ConnectionState.NOT_CONFIGURED
+    elif signed_in is not None and signed_in.status is Status.PASS:
+        connection = ConnectionState.CONNECTED
+    elif refused:
+        connection = ConnectionState.REJECTED
+    else:
+        connection = ConnectionState.UNREACHABLE
+    failed = [c for c in report.checks if c.status is Status.FAIL]
+    problems = [f"{c.name}: {c.message}"[:MAX_PROBLEM_CHARS] for c in failed[:MAX_TEST_PROBLEMS]]
+    return IntegrationTestSummary(
+        ok=report.ok,
+        ran_at=report.ran_at,
+        connection=connection,
+        host=tenant.autotask.host,
+        passed=sum(1 for c in report.checks if c.status is Status.PASS),
+        failed=len(failed),
+        skipped=sum(1 for c in report.checks if c.status is Status.SKIP),
+        problems=problems,
+        connection_fingerprint=fingerprint,
+    )
 
 
 class _Run:

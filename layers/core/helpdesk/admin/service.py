@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -176,6 +175,16 @@ class PicklistsView(BaseModel):
     cached: bool
 
 
+def _variable_name(loc: Sequence[Any]) -> str:
+    """`("variables", "selections", 0)` -> `selections[0]`: where in the sample inputs a problem is."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "variables":
+        parts = parts[1:]
+    if not parts:
+        return ""
+    return parts[0] + "".join(f"[{p}]" for p in parts[1:])
+
+
 def rules_check(result: RuleResult) -> RulesCheck:
     return RulesCheck(
         ok=result.compiles, errors=[d.view() for d in result.errors], warnings=[d.view() for d in result.warnings]
@@ -239,7 +248,7 @@ class AdminService:
 
     # ------------------------------------------------------------------ settings
     def get_settings(self, tenant_id: str) -> SettingsView:
-        return settings_mod.view(self.tenant(tenant_id))
+        return settings_mod.view(self.tenant(tenant_id), self.tenants.last_integration_test(tenant_id))
 
     def update_settings(self, tenant_id: str, update: SettingsUpdate) -> SettingsView:
         """Validate everything first, then store once: a bad value changes nothing."""
@@ -257,10 +266,11 @@ class AdminService:
             changes["notifications"] = update.notifications
         if update.rules_on_error is not None:
             changes["rules_on_error"] = update.rules_on_error
+        last_test = self.tenants.last_integration_test(tenant_id)
         if not changes:
-            return settings_mod.view(tenant)
+            return settings_mod.view(tenant, last_test)
         saved = self._save(tenant.model_copy(update=changes))
-        return settings_mod.view(saved)
+        return settings_mod.view(saved, last_test)
 
     def _autotask_changes(self, tenant: Tenant, update: SettingsUpdate) -> Any:
         assert update.autotask is not None
@@ -327,9 +337,7 @@ class AdminService:
 
     @staticmethod
     def _fingerprint(tenant: Tenant) -> str:
-        at = tenant.autotask
-        raw = "|".join((at.host or "", at.integration_code or "", at.api_key_ciphertext or ""))
-        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+        return settings_mod.connection_fingerprint(tenant)
 
     def picklists(self, tenant_id: str, *, refresh: bool = False) -> PicklistsView:
         """Dropdown options from the tenant's Autotask, cached per tenant and per connection settings."""
@@ -508,9 +516,14 @@ class AdminService:
             if answers:
                 request = request.model_copy(update={"classifications": list(answers)})
         except ValidationError as exc:
-            message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            from helpdesk.validation_text import human_message
+
+            # the sample inputs in words, per variable (never pydantic's "Input should be ...")
+            problems = [(_variable_name(e.get("loc", ())), human_message(e)) for e in exc.errors()[:10]]
+            message = "; ".join(f"{name} {text}" if name else text for name, text in problems)
             raise Invalid(
-                f"The rules cannot run on these inputs: {message}", fields=[FieldError("variables", message)]
+                f"The rules cannot run on these inputs: {message}",
+                fields=[FieldError("variables", message)],
             ) from None
         try:
             result = self.rules.run(request)
@@ -750,4 +763,7 @@ class AdminService:
         )
         if picklists is not None:
             self.remember_picklists(tenant, picklists)
-        return report
+        # Kept (bounded) so the page shows the last result at its top after a reload; never a secret
+        summary = integration_test.summarise(report, tenant, settings_mod.connection_fingerprint(tenant))
+        self.tenants.save_integration_test(tenant_id, summary)
+        return report.model_copy(update={"summary": settings_mod.last_test_view(tenant, summary)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from helpdesk.admin.errors import FieldError, Invalid
 from helpdesk.domain.tenant import (
+    ConnectionState,
+    IntegrationTestSummary,
     NotificationSettings,
     RulesErrorPolicy,
     Tenant,
@@ -58,6 +61,26 @@ class AutotaskView(BaseModel):
     configured: bool
 
 
+class LastIntegrationTest(BaseModel):
+    """The last Integration Test as the settings page shows it at its top (kept across reloads)."""
+
+    ok: bool
+    ran_at: datetime
+    connection: ConnectionState = Field(
+        description="connected | rejected (Autotask refused the API user, password or integration code) | "
+        "unreachable | not_configured"
+    )
+    host: str | None = Field(description="The API endpoint host it ran against")
+    passed: int
+    failed: int
+    skipped: int
+    problems: list[str] = Field(description="The first failed checks, 'name: message' (at most 5)")
+    current: bool = Field(
+        description="It ran with the connection settings saved now (false: host, API key or integration code "
+        "changed since, so run it again)"
+    )
+
+
 class SettingsView(BaseModel):
     tenant_id: str
     name: str
@@ -70,9 +93,29 @@ class SettingsView(BaseModel):
     webhooks_registered: bool
     revision: int
     updated_at: datetime
+    last_integration_test: LastIntegrationTest | None = Field(
+        default=None, description="The last Integration Test's summary (null: never run)"
+    )
 
 
-def view(tenant: Tenant) -> SettingsView:
+def connection_fingerprint(tenant: Tenant) -> str:
+    """A short hash of what the connection uses (host, integration code, the API key's ciphertext): it changes
+    whenever they do, and reveals nothing about them."""
+    at = tenant.autotask
+    raw = "|".join((at.host or "", at.integration_code or "", at.api_key_ciphertext or ""))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def last_test_view(tenant: Tenant, summary: IntegrationTestSummary | None) -> LastIntegrationTest | None:
+    if summary is None:
+        return None
+    return LastIntegrationTest(
+        **summary.model_dump(exclude={"connection_fingerprint"}),
+        current=summary.connection_fingerprint == connection_fingerprint(tenant),
+    )
+
+
+def view(tenant: Tenant, last_test: IntegrationTestSummary | None = None) -> SettingsView:
     at = tenant.autotask
     return SettingsView(
         tenant_id=tenant.tenant_id,
@@ -94,6 +137,7 @@ def view(tenant: Tenant) -> SettingsView:
         webhooks_registered=tenant.webhooks is not None,
         revision=tenant.revision,
         updated_at=tenant.updated_at,
+        last_integration_test=last_test_view(tenant, last_test),
     )
 
 

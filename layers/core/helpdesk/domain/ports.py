@@ -16,6 +16,7 @@ from helpdesk.domain.sync import SyncState
 from helpdesk.domain.tenant import (
     Credential,
     CredentialKind,
+    IntegrationTestSummary,
     IssuedCredential,
     RulesVersion,
     SecretPurpose,
@@ -79,6 +80,13 @@ class TenantRepository(Protocol):
     def get_rules_version(self, tenant_id: str, version: int) -> RulesVersion | None: ...
 
     def list_rules_versions(self, tenant_id: str) -> list[RulesVersion]: ...
+
+    def save_integration_test(self, tenant_id: str, summary: IntegrationTestSummary) -> None:
+        """Keep the tenant's last Integration Test (replacing the one before). Not part of the tenant's settings:
+        it does not change their `revision`, so running the test never makes a settings save a conflict."""
+        ...
+
+    def last_integration_test(self, tenant_id: str) -> IntegrationTestSummary | None: ...
 
 
 class SecretUnreadable(RuntimeError):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.domain.rules import MAX_SOURCE_CHARS
 
@@ -70,19 +70,24 @@ DEFAULT_TEMPLATES: dict[NotificationEvent, str] = {
 }
 
 
+MAX_TEMPLATE_CHARS = 500
+
+
+def _template_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("write the message the user gets, or untick the event to send nothing")
+    return text
+
+
+# Checked per template, so a refusal names the event it is about (notifications.templates.created)
+TemplateText = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), AfterValidator(_template_text)]
+
+
 class NotificationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[NotificationEvent] = Field(default_factory=lambda: list(NotificationEvent))
-    templates: dict[NotificationEvent, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
-
-    @field_validator("templates")
-    @classmethod
-    def _bounded_templates(cls, value: dict[NotificationEvent, str]) -> dict[NotificationEvent, str]:
-        for event, text in value.items():
-            if not text.strip() or len(text) > 500:
-                raise ValueError(f"template for {event.value} must be 1-500 characters")
-        return value
+    templates: dict[NotificationEvent, TemplateText] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
 
 
 class AutotaskSettings(BaseModel):
@@ -205,3 +210,36 @@ class RulesVersion(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     author: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=200)
+
+
+class ConnectionState(StrEnum):
+    """What the last Integration Test found about the Autotask connection."""
+
+    CONNECTED = "connected"  # the API user signed in
+    REJECTED = "rejected"  # Autotask refused the API user, its password or the integration code
+    UNREACHABLE = "unreachable"  # the endpoint failed otherwise (network, outage, an unexpected answer)
+    NOT_CONFIGURED = "not_configured"  # host, API key or integration code not entered
+
+
+MAX_TEST_PROBLEMS = 5
+"""Problems a stored Integration Test summary keeps (the first ones; `failed` counts them all)."""
+
+
+class IntegrationTestSummary(BaseModel):
+    """The last Integration Test of a tenant, bounded, so the settings page can show it after a reload.
+
+    Never a secret: the messages are the checks' own (written for the admin, without the API key), and
+    `connection_fingerprint` is a short hash of the connection settings it ran with, so a reader can tell whether
+    they changed since."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    ran_at: datetime
+    connection: ConnectionState
+    host: str | None = Field(default=None, max_length=300)
+    passed: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+    problems: list[str] = Field(default_factory=list, max_length=MAX_TEST_PROBLEMS)
+    connection_fingerprint: str = Field(default="", max_length=64)
