@@ -89,6 +89,14 @@ def test_domain_imports_nothing_of_ours_but_domain(path: Path) -> None:
     assert not bad, f"{_rel(path)} imports {bad}"
 
 
+def test_the_configuration_module_imports_no_adapter_or_aws() -> None:
+    # helpdesk.env is read at every cold start, by every function: an adapter import here put boto3 on the
+    # admin function's cold start (bench coldstart: admin 0.84x -> 1.79x of `import boto3`)
+    path = PACKAGE / "env.py"
+    bad = sorted(n for n in imports_of(path) if _within(n, "helpdesk.adapters", "helpdesk.aws", "boto3", "botocore"))
+    assert not bad, f"{_rel(path)} imports {bad}: put shared defaults in a ports or domain module"
+
+
 def _protocols(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     return [

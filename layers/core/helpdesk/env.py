@@ -8,8 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from helpdesk.adapters.dynamodb_limits import DEFAULT_HOURLY_BUDGET
 from helpdesk.notifications.receive import COLLAPSE_SECONDS
+from helpdesk.ports import DEFAULT_HOURLY_BUDGET
 
 E = TypeVar("E", bound="FunctionEnv")
 

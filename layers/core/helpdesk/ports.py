@@ -85,6 +85,9 @@ class ThreadLimitExceeded(Throttled):
 
 
 AUTOTASK_THREAD_LIMIT = 3  # per (database, integration code, entity): docs/autotask.md, helpdesk.autotask.limiter
+# Autotask allows 10,000 requests an hour per database; the MSP's other integrations share it, so we take 4,000
+# unless AUTOTASK_HOURLY_BUDGET says otherwise (helpdesk.env; the DynamoDB limiter enforces it).
+DEFAULT_HOURLY_BUDGET = 4000
 
 
 class LimiterKey(NamedTuple):

@@ -46,9 +46,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpdesk import aws
-from helpdesk.ports import AUTOTASK_THREAD_LIMIT, LimiterKey, ThreadLimitExceeded, Throttled
+from helpdesk.ports import (
+    AUTOTASK_THREAD_LIMIT,
+    DEFAULT_HOURLY_BUDGET,
+    LimiterKey,
+    ThreadLimitExceeded,
+    Throttled,
+)
 
-DEFAULT_HOURLY_BUDGET = 4000  # of Autotask's 10,000/h per database: the MSP's other integrations share it
 LEASE_SECONDS = 45.0  # > the client's connect + read timeout, so a live request never loses its slot
 BUDGET_CHUNK = 3  # Autotask requests of a warm ticket without attachments: the budget is taken once per ticket
 
