@@ -132,18 +132,23 @@ def _refused(exc: ServiceError) -> Response[str]:
     return error_response(exc, realm="admin", headers=SECURITY_HEADERS)
 
 
-def _body_refused(problem: ServiceError) -> Response[str]:
-    """A body that cannot be served. Powertools' request validation parses the body before any middleware runs,
-    so the token is checked here first (a bad token learns nothing about the body), then the media type and the
-    encoding (http_edge.check_json_request), then the problem found while parsing."""
+def _caller_or_body_problem() -> ServiceError | None:
+    """Powertools' request validation parses the body before any middleware runs, so a refusal of the body checks
+    the token first (a bad token learns nothing about the body), then the media type and the encoding
+    (http_edge.check_json_request). None: neither is the problem."""
     path = app.current_event.path
     try:
         if path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS:
             service().authenticate(bearer_token(app.current_event.headers))
         check_json_request(app.current_event)
     except ServiceError as err:
-        return _refused(err)
-    return _refused(problem)
+        return err
+    return None
+
+
+def _body_refused(problem: ServiceError) -> Response[str]:
+    """A body that cannot be served: the token, the media type and the encoding first, then the problem found."""
+    return _refused(_caller_or_body_problem() or problem)
 
 
 @app.exception_handler(RequestValidationError)
@@ -159,7 +164,12 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
 
 @app.exception_handler(UnicodeDecodeError)
 def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
-    return _body_refused(Malformed("The body is not valid UTF-8."))
+    """The body's bytes are not UTF-8 (check_json_request says where). A decoding error that is not the body's is
+    a fault of ours: it is raised on, not passed off as a 400."""
+    problem = _caller_or_body_problem()
+    if problem is None:
+        raise exc
+    return _refused(problem)
 
 
 @app.exception_handler(RecursionError)

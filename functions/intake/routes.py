@@ -110,16 +110,23 @@ def _refused(exc: ServiceError) -> Response[Any]:
     return error_response(exc, realm=REALM)
 
 
-def _body_refused(problem: ServiceError) -> Response[Any]:
-    """A body that cannot be served. The key comes first, as for valid bodies (a bad key learns nothing), then the
-    media type and the encoding (http_edge.check_json_request), then the problem found while parsing."""
+def _caller_or_body_problem() -> ServiceError | None:
+    """The key comes first, as for valid bodies (a bad key learns nothing), then the media type and the encoding
+    (http_edge.check_json_request). None: neither is the problem."""
     try:
         _credential()
         check_json_request(app.current_event, even_without_body=True)
     except ServiceError as err:
-        return _refused(err)
-    metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-    return _refused(problem)
+        return err
+    return None
+
+
+def _body_refused(problem: ServiceError) -> Response[Any]:
+    """A body that cannot be served: the key, the media type and the encoding first, then the problem found."""
+    found = _caller_or_body_problem()
+    if found is None or isinstance(found, Malformed):
+        metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    return _refused(found or problem)
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -129,8 +136,14 @@ def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
 
 @app.exception_handler(UnicodeDecodeError)
 def _not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
-    """Powertools' request validation decodes the body before any middleware runs; check_json_request says where."""
-    return _body_refused(Malformed("The body is not valid UTF-8."))
+    """Powertools' request validation decodes the body before any middleware runs; check_json_request says where.
+    A decoding error that is not the body's is a fault of ours: it is raised on, not passed off as a 400."""
+    found = _caller_or_body_problem()
+    if found is None:
+        raise exc
+    if isinstance(found, Malformed):
+        metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+    return _refused(found)
 
 
 @app.exception_handler(RecursionError)

@@ -246,3 +246,26 @@ def test_a_re_enabled_tenants_button_key_works_again(api: IntakeCaller, key: str
     repo.set_status("acme", TenantStatus.DISABLED)
     repo.set_status("acme", TenantStatus.ACTIVE)
     assert api("POST", "/v1/tickets", body=body(), token=key)[0] == 202
+
+
+def test_a_decoding_fault_of_ours_is_raised_not_passed_off_as_a_bad_body(
+    api: IntakeCaller, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # UnicodeDecodeError from a valid body's processing is a bug to see (a function error), never a 400 "not UTF-8"
+    import sys
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(sys.modules["routes"].SERVICE, "submit", broken)
+    with pytest.raises(UnicodeDecodeError):
+        api("POST", "/v1/tickets", body=body(), token=key)
+    # while the same error from the body itself is the caller's: 400, after the key check
+    status, answer, _ = api(
+        "POST", "/v1/tickets", body=json.dumps(body()).encode().replace(b"Ann", b"\xc0\xaf"), token=key
+    )
+    assert status == 400 and answer["error"] == "malformed" and "UTF-8" in answer["message"]
+    status, _, _ = api(
+        "POST", "/v1/tickets", body=json.dumps(body()).encode().replace(b"Ann", b"\xc0\xaf"), token="hbk_x"
+    )
+    assert status == 401
