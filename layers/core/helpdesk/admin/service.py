@@ -335,14 +335,10 @@ class AdminService:
     def gateway(self, tenant: Tenant, *, fresh: bool = False) -> AutotaskGateway:
         return self.autotask(self.connection(tenant, fresh=fresh))
 
-    @staticmethod
-    def _fingerprint(tenant: Tenant) -> str:
-        return settings_mod.connection_fingerprint(tenant)
-
     def picklists(self, tenant_id: str, *, refresh: bool = False) -> PicklistsView:
         """Dropdown options from the tenant's Autotask, cached per tenant and per connection settings."""
         tenant = self.tenant(tenant_id)
-        key = (tenant.tenant_id, self._fingerprint(tenant))
+        key = (tenant.tenant_id, settings_mod.connection_fingerprint(tenant))
         hit = None if refresh else _PICKLISTS.get(key)
         cached = hit is not None
         if hit is None:
@@ -366,11 +362,11 @@ class AdminService:
         )
 
     def cached_picklists(self, tenant: Tenant) -> PicklistSet | None:
-        hit = _PICKLISTS.get((tenant.tenant_id, self._fingerprint(tenant)))
+        hit = _PICKLISTS.get((tenant.tenant_id, settings_mod.connection_fingerprint(tenant)))
         return hit[1] if hit else None
 
     def remember_picklists(self, tenant: Tenant, picklists: PicklistSet) -> None:
-        _PICKLISTS.put((tenant.tenant_id, self._fingerprint(tenant)), (self._now(), picklists))
+        _PICKLISTS.put((tenant.tenant_id, settings_mod.connection_fingerprint(tenant)), (self._now(), picklists))
 
     def _now(self) -> datetime:
         from helpdesk.domain.tenant import utcnow
