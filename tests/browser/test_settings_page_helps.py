@@ -4,11 +4,13 @@ message in words next to every field the admin API can refuse."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import shot, shot_of
 from tests.browser.test_settings_page import sign_in
@@ -272,6 +274,9 @@ def test_the_rules_dialog_keeps_focus_inside_closes_on_escape_and_gives_focus_ba
     # Esc closes it, nothing is saved, and focus is back on Save
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
+    # focus comes back once the save action has finished (its button is re-enabled first): wait for that, bounded
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'save-rules'", timeout=10_000)
     assert focused(page)["id"] == "save-rules"  # type: ignore[index]
     assert "Not saved" in page.locator("#rules-status").inner_text()
     assert admin(devstack, demo["admin_token"], "GET", "/rules")["version"] == before
